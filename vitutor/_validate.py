@@ -1,0 +1,125 @@
+"""Input validation shared by every public function of vitutor.
+
+Each helper checks one argument, names it in the error, and returns a clean numpy array,
+so the algorithms behind the public boundary can trust their inputs.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from scipy.special import logsumexp
+
+#: Tolerance on ``log sum exp`` of a table that must be a normalised distribution.
+LOG_NORM_ATOL = 1e-8
+
+
+def check_seed(seed):
+    """Return a ``numpy.random.Generator`` from ``seed`` (None, int, or a Generator)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
+        return np.random.default_rng(seed)
+    raise TypeError(f"seed must be None, an int or a numpy.random.Generator, got {type(seed).__name__}")
+
+
+def check_int(value, name, minimum):
+    """An integer (not bool) that is at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_positive(value, name):
+    """A finite real number that is strictly positive."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be finite and > 0, got {value}")
+    return value
+
+
+def check_nonnegative(value, name):
+    """A finite real number that is >= 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be finite and >= 0, got {value}")
+    return value
+
+
+def check_real(value, name):
+    """A finite real number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def as_float_array(a, name):
+    """Convert to a float64 array, rejecting non-numeric input (strings, objects, complex)."""
+    arr = np.asarray(a)
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
+    return arr.astype(np.float64, copy=False)
+
+
+def check_data(x, name="x", ndim=1, min_len=1):
+    """Observations: a finite real array of the given number of dimensions, not empty."""
+    arr = as_float_array(x, name)
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-D array, got shape {arr.shape}")
+    if arr.shape[0] < min_len:
+        raise ValueError(f"{name} must hold at least {min_len} observation(s), got {arr.shape[0]}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must not contain NaN or inf")
+    return arr
+
+
+def check_log_table(log_table, name):
+    """A log-probability table (possibly unnormalised): no NaN, no +inf, not all -inf."""
+    arr = as_float_array(log_table, name)
+    if arr.ndim == 0 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty table with at least one axis, got shape {arr.shape}")
+    if np.any(np.isnan(arr)):
+        raise ValueError(f"{name} must not contain NaN")
+    if np.any(arr == np.inf):
+        raise ValueError(f"{name} must not contain +inf")
+    if np.all(arr == -np.inf):
+        raise ValueError(f"{name} is -inf everywhere: it puts no mass anywhere")
+    return arr
+
+
+def check_log_distribution(log_table, name, atol=LOG_NORM_ATOL):
+    """A normalised log-probability table: as :func:`check_log_table`, and sum(exp) == 1."""
+    arr = check_log_table(log_table, name)
+    total = logsumexp(arr)
+    if abs(total) > atol:
+        raise ValueError(
+            f"{name} must be a normalised log-probability table (sum of exp = 1), "
+            f"but its log-sum-exp is {total:.3g}"
+        )
+    return arr
+
+
+def check_distribution_rows(p, name, shape=None, atol=1e-8):
+    """Probability vectors along the last axis: finite, >= 0, rows summing to one."""
+    arr = as_float_array(p, name)
+    if shape is not None and arr.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must not contain NaN or inf")
+    if np.any(arr < 0):
+        raise ValueError(f"{name} must be non-negative")
+    sums = arr.sum(axis=-1)
+    if not np.allclose(sums, 1.0, rtol=0, atol=atol):
+        worst = float(np.max(np.abs(sums - 1.0)))
+        raise ValueError(f"{name} rows must sum to one (largest deviation {worst:.3g})")
+    return arr
