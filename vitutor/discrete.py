@@ -101,7 +101,7 @@ def entropy(log_q):
     log_q = check_log_distribution(log_q, "log_q")
     q = np.exp(log_q)
     support = q > 0
-    return float(-np.sum(q[support] * log_q[support]))
+    return float(-np.sum(q[support] * log_q[support])) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def elbo(log_q, log_joint):
