@@ -1,0 +1,464 @@
+"""Unknown mean and precision: the Normal--Gamma model -- chapter 5.
+
+The model, eq. :eq:`ng-model`::
+
+    tau         ~ Gamma(a0, b0)              shape a0, RATE b0: p(tau) ∝ tau^(a0-1) exp(-b0 tau)
+    mu | tau    ~ N(mu0, (lam0 tau)^-1)
+    x_i | mu, tau ~ N(mu, tau^-1),           i = 1..n
+
+``scipy.stats.gamma`` is parametrised by shape and SCALE, so a Gamma(a, b) with rate ``b`` is
+``gamma(a, scale=1/b)`` below.
+
+The exact posterior is again Normal--Gamma, ``NG(mu, tau | m_N, kappa_N, alpha_N, beta_N)``; the
+mean-field approximation is ``q(mu) q(tau) = N(mu | mu_N, 1/lam_N) Gamma(tau | a_N, b_N)``.
+Everything is computed from the sufficient statistics ``n``, ``xbar`` and the centred sum of
+squares ``ss = sum_i (x_i - xbar)^2``, so a fit costs one pass over the data.
+
+Zero prior parameters (``lam0 = 0``, ``a0 = 0``, ``b0 = 0``) give the improper non-informative
+limit.  It is allowed wherever the result stays proper -- the exact posterior, the KL divergence
+to it and CAVI, as long as ``beta_N > 0`` -- and refused by :func:`log_evidence`, which has no
+meaning under an improper prior.  In that limit :func:`elbo` drops the (infinite) normalising
+constants of the improper prior factors, so it is defined up to an additive constant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+from scipy.special import digamma, gammaln
+
+from ._validate import check_data, check_int, check_nonnegative, check_positive, check_real
+
+__all__ = [
+    "NormalGammaPrior",
+    "SufficientStatistics",
+    "NormalGammaPosterior",
+    "CaviResult",
+    "sufficient_statistics",
+    "exact_posterior",
+    "log_evidence",
+    "update_q_mu",
+    "update_q_tau",
+    "elbo",
+    "kl_to_posterior",
+    "cavi",
+]
+
+_LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+@dataclass(frozen=True)
+class NormalGammaPrior:
+    """Prior ``NG(mu, tau | mu0, lam0, a0, b0)`` -- eq. :eq:`ng-model`, chapter 5.
+
+    ``tau ~ Gamma(a0, b0)`` with shape ``a0`` and rate ``b0``; ``mu | tau ~ N(mu0, 1/(lam0 tau))``.
+    ``lam0``, ``a0`` and ``b0`` must be finite and ``>= 0``; zeros give the improper
+    non-informative limit (see the module docstring for where it is accepted).
+    """
+
+    mu0: float = 0.0
+    lam0: float = 1.0
+    a0: float = 1.0
+    b0: float = 1.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "mu0", check_real(self.mu0, "mu0"))
+        for name in ("lam0", "a0", "b0"):
+            object.__setattr__(self, name, check_nonnegative(getattr(self, name), name))
+
+    @property
+    def is_proper(self):
+        """True when ``lam0``, ``a0`` and ``b0`` are all strictly positive."""
+        return self.lam0 > 0 and self.a0 > 0 and self.b0 > 0
+
+
+@dataclass(frozen=True)
+class SufficientStatistics:
+    """``n``, the mean ``xbar`` and the centred sum of squares ``ss = sum_i (x_i - xbar)^2``."""
+
+    n: int
+    xbar: float
+    ss: float
+
+
+@dataclass(frozen=True)
+class NormalGammaPosterior:
+    """Exact posterior ``NG(mu, tau | m_N, kappa_N, alpha_N, beta_N)`` -- eq. :eq:`ng-exact`, chapter 5.
+
+    ``tau | x ~ Gamma(alpha_N, beta_N)`` (shape, rate) and ``mu | tau, x ~ N(m_N, 1/(kappa_N tau))``;
+    marginally ``mu | x`` is Student-t with ``2 alpha_N`` degrees of freedom.
+    """
+
+    m_N: float
+    kappa_N: float
+    alpha_N: float
+    beta_N: float
+
+    def logpdf(self, mu, tau):
+        """``log p(mu, tau | x)``, broadcasting over ``mu`` and ``tau`` (``tau > 0``)."""
+        mu = np.asarray(mu, dtype=float)
+        tau = np.asarray(tau, dtype=float)
+        return stats.norm.logpdf(mu, self.m_N, 1.0 / np.sqrt(self.kappa_N * tau)) + stats.gamma.logpdf(
+            tau, self.alpha_N, scale=1.0 / self.beta_N
+        )
+
+    @property
+    def mean_mu(self):
+        """``E[mu | x] = m_N``."""
+        return self.m_N
+
+    @property
+    def var_mu(self):
+        """``var[mu | x] = beta_N / (kappa_N (alpha_N - 1))``; ``inf`` when ``alpha_N <= 1``."""
+        if self.alpha_N <= 1:
+            return float("inf")
+        return self.beta_N / (self.kappa_N * (self.alpha_N - 1.0))
+
+    @property
+    def mean_tau(self):
+        """``E[tau | x] = alpha_N / beta_N``."""
+        return self.alpha_N / self.beta_N
+
+    @property
+    def var_tau(self):
+        """``var[tau | x] = alpha_N / beta_N^2``."""
+        return self.alpha_N / self.beta_N**2
+
+
+@dataclass(frozen=True)
+class CaviResult:
+    """Mean-field fit ``q(mu) q(tau) = N(mu_N, 1/lam_N) Gamma(a_N, b_N)`` and its ELBO trace."""
+
+    mu_N: float
+    lam_N: float
+    a_N: float
+    b_N: float
+    elbo_trace: np.ndarray
+    n_iter: int
+    converged: bool
+
+    @property
+    def E_tau(self):
+        """``E_q[tau] = a_N / b_N``."""
+        return self.a_N / self.b_N
+
+
+def _check_prior(prior):
+    if not isinstance(prior, NormalGammaPrior):
+        raise TypeError(f"prior must be a NormalGammaPrior, got {type(prior).__name__}")
+    return prior
+
+
+def _check_q(mu_N, lam_N, a_N, b_N):
+    return (
+        check_real(mu_N, "mu_N"),
+        check_positive(lam_N, "lam_N"),
+        check_positive(a_N, "a_N"),
+        check_positive(b_N, "b_N"),
+    )
+
+
+def _stats(x):
+    x = check_data(x, "x", ndim=1)
+    xbar = float(np.mean(x))
+    r = x - xbar
+    # two-pass centred sum of squares, with the rounding of xbar corrected
+    ss = float(np.dot(r, r) - np.sum(r) ** 2 / x.shape[0])
+    return SufficientStatistics(n=int(x.shape[0]), xbar=xbar, ss=max(ss, 0.0))
+
+
+def sufficient_statistics(x):
+    """``n``, ``xbar`` and ``ss = sum_i (x_i - xbar)^2`` of a 1-D sample -- eq. :eq:`ng-suff`, chapter 5.
+
+    ``ss`` is summed from the centred data (two passes), never as ``sum x^2 - n xbar^2``.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        Finite observations, ``n >= 1``.
+
+    Returns
+    -------
+    SufficientStatistics
+    """
+    return _stats(x)
+
+
+def _posterior(st, prior):
+    """eq. :eq:`ng-exact`: completing the square in mu and collecting powers of tau."""
+    kappa_N = prior.lam0 + st.n
+    m_N = (prior.lam0 * prior.mu0 + st.n * st.xbar) / kappa_N
+    alpha_N = prior.a0 + 0.5 * st.n
+    # beta_N = b0 + ss/2 + lam0 n (xbar - mu0)^2 / (2 (lam0 + n))
+    beta_N = prior.b0 + 0.5 * st.ss + 0.5 * prior.lam0 * st.n * (st.xbar - prior.mu0) ** 2 / kappa_N
+    if not beta_N > 0:
+        raise ValueError(
+            "x: with b0 = 0 the data must not all be equal (sum of squared deviations is 0, "
+            "so the posterior over tau is improper); use b0 > 0 or at least two distinct observations"
+        )
+    return NormalGammaPosterior(m_N=m_N, kappa_N=kappa_N, alpha_N=alpha_N, beta_N=beta_N)
+
+
+def exact_posterior(x, prior):
+    """Exact conjugate posterior -- eq. :eq:`ng-exact`, chapter 5.
+
+    ``kappa_N = lam0 + n``, ``m_N = (lam0 mu0 + n xbar) / kappa_N``, ``alpha_N = a0 + n/2``,
+    ``beta_N = b0 + ss/2 + lam0 n (xbar - mu0)^2 / (2 kappa_N)``.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        Finite observations.
+    prior : NormalGammaPrior
+        May be improper (zeros); the posterior must be proper (``beta_N > 0``).
+
+    Returns
+    -------
+    NormalGammaPosterior
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is invalid, or ``b0 = 0`` and the data leave ``beta_N = 0``.
+    """
+    prior = _check_prior(prior)
+    return _posterior(_stats(x), prior)
+
+
+def log_evidence(x, prior):
+    """Exact log marginal likelihood ``log p(x)`` -- eq. :eq:`ng-evidence`, chapter 5.
+
+    ``log p(x) = log Gamma(alpha_N) - log Gamma(a0) + a0 log b0 - alpha_N log beta_N
+    + (log lam0 - log kappa_N)/2 - (n/2) log(2 pi)``.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        Finite observations.
+    prior : NormalGammaPrior
+        Must be proper: ``lam0, a0, b0 > 0``.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If the prior is improper (the evidence is then not defined), naming the zero parameter.
+    """
+    prior = _check_prior(prior)
+    for name in ("lam0", "a0", "b0"):
+        if getattr(prior, name) == 0:
+            raise ValueError(f"{name} must be > 0 for log_evidence: an improper prior has no evidence")
+    st = _stats(x)
+    post = _posterior(st, prior)
+    return float(
+        gammaln(post.alpha_N)
+        - gammaln(prior.a0)
+        + prior.a0 * np.log(prior.b0)
+        - post.alpha_N * np.log(post.beta_N)
+        + 0.5 * (np.log(prior.lam0) - np.log(post.kappa_N))
+        - 0.5 * st.n * _LOG_2PI
+    )
+
+
+def _q_mu(st, prior, E_tau):
+    """eq. :eq:`ng-qmu`: mu_N = (lam0 mu0 + n xbar)/(lam0 + n), lam_N = (lam0 + n) E[tau]."""
+    kappa = prior.lam0 + st.n
+    return (prior.lam0 * prior.mu0 + st.n * st.xbar) / kappa, kappa * E_tau
+
+
+def _q_tau(st, prior, mu_N, lam_N):
+    """eq. :eq:`ng-qtau`: a_N = a0 + (n+1)/2, b_N = b0 + E_mu[sum_i (x_i - mu)^2 + lam0 (mu - mu0)^2]/2."""
+    a_N = prior.a0 + 0.5 * (st.n + 1)
+    # E_mu[sum_i (x_i - mu)^2] = ss + n (xbar - mu_N)^2 + n / lam_N
+    e_sq_data = st.ss + st.n * ((st.xbar - mu_N) ** 2 + 1.0 / lam_N)
+    # E_mu[(mu - mu0)^2] = (mu_N - mu0)^2 + 1 / lam_N
+    e_sq_prior = (mu_N - prior.mu0) ** 2 + 1.0 / lam_N
+    b_N = prior.b0 + 0.5 * (e_sq_data + prior.lam0 * e_sq_prior)
+    return a_N, b_N
+
+
+def update_q_mu(x, prior, E_tau):
+    """Optimal ``q(mu) = N(mu_N, 1/lam_N)`` given ``E[tau]`` -- eq. :eq:`ng-qmu`, chapter 5.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+    prior : NormalGammaPrior
+    E_tau : float
+        Current ``E_q[tau] > 0``.
+
+    Returns
+    -------
+    (mu_N, lam_N) : tuple of float
+    """
+    prior = _check_prior(prior)
+    return _q_mu(_stats(x), prior, check_positive(E_tau, "E_tau"))
+
+
+def update_q_tau(x, prior, mu_N, lam_N):
+    """Optimal ``q(tau) = Gamma(a_N, b_N)`` (shape, rate) given ``q(mu)`` -- eq. :eq:`ng-qtau`, chapter 5.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+    prior : NormalGammaPrior
+    mu_N, lam_N : float
+        Mean and precision of the current ``q(mu)``.
+
+    Returns
+    -------
+    (a_N, b_N) : tuple of float
+    """
+    prior = _check_prior(prior)
+    return _q_tau(_stats(x), prior, check_real(mu_N, "mu_N"), check_positive(lam_N, "lam_N"))
+
+
+def _elbo(st, prior, mu_N, lam_N, a_N, b_N):
+    """eq. :eq:`ng-elbo`: E_q[log p(x|mu,tau) + log p(mu|tau) + log p(tau)] + H[q(mu)] + H[q(tau)]."""
+    E_tau = a_N / b_N
+    E_log_tau = digamma(a_N) - np.log(b_N)
+    e_sq_data = st.ss + st.n * ((st.xbar - mu_N) ** 2 + 1.0 / lam_N)
+    e_sq_prior = (mu_N - prior.mu0) ** 2 + 1.0 / lam_N
+    lik = 0.5 * st.n * (E_log_tau - _LOG_2PI) - 0.5 * E_tau * e_sq_data
+    # E[log N(mu | mu0, 1/(lam0 tau))]; for lam0 = 0 only its kernel tau^(1/2) remains
+    prior_mu = 0.5 * E_log_tau - 0.5 * prior.lam0 * E_tau * e_sq_prior
+    if prior.lam0 > 0:
+        prior_mu += 0.5 * (np.log(prior.lam0) - _LOG_2PI)
+    # E[log Gamma(tau | a0, b0)]; for a0 = 0 or b0 = 0 only its kernel remains
+    prior_tau = (prior.a0 - 1.0) * E_log_tau - prior.b0 * E_tau
+    if prior.a0 > 0 and prior.b0 > 0:
+        prior_tau += prior.a0 * np.log(prior.b0) - gammaln(prior.a0)
+    entropy = stats.norm.entropy(scale=1.0 / np.sqrt(lam_N)) + stats.gamma.entropy(a_N, scale=1.0 / b_N)
+    return float(lik + prior_mu + prior_tau + entropy)
+
+
+def elbo(x, prior, mu_N, lam_N, a_N, b_N):
+    """Evidence lower bound of ``q(mu) q(tau)`` in closed form -- eq. :eq:`ng-elbo`, chapter 5.
+
+    With ``E[tau] = a_N/b_N`` and ``E[log tau] = digamma(a_N) - log b_N``; the entropies come from
+    ``scipy.stats.norm`` and ``scipy.stats.gamma`` (``scale = 1/b_N``).  For an improper prior the
+    normalising constants of its improper factors are dropped (the ELBO is then defined up to a
+    constant that does not depend on ``q``).
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+    prior : NormalGammaPrior
+    mu_N, lam_N, a_N, b_N : float
+        ``q(mu) = N(mu_N, 1/lam_N)``, ``q(tau) = Gamma(a_N, b_N)`` (shape, rate).
+
+    Returns
+    -------
+    float
+    """
+    prior = _check_prior(prior)
+    q = _check_q(mu_N, lam_N, a_N, b_N)
+    return _elbo(_stats(x), prior, *q)
+
+
+def _kl_gamma(a, b, alpha, beta):
+    """KL(Gamma(a, b) || Gamma(alpha, beta)), shapes and rates."""
+    return (
+        (a - alpha) * digamma(a)
+        - gammaln(a)
+        + gammaln(alpha)
+        + alpha * (np.log(b) - np.log(beta))
+        + a * (beta - b) / b
+    )
+
+
+def kl_to_posterior(x, prior, mu_N, lam_N, a_N, b_N):
+    """``KL(q(mu) q(tau) || p(mu, tau | x))`` in closed form -- eq. :eq:`ng-kl`, chapter 5.
+
+    Splits as ``E_q(tau)[KL(N(mu_N, 1/lam_N) || N(m_N, 1/(kappa_N tau)))]
+    + KL(Gamma(a_N, b_N) || Gamma(alpha_N, beta_N))``, using only the exact posterior parameters
+    (never the evidence), so ``elbo + kl_to_posterior = log_evidence`` is a genuine check.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+    prior : NormalGammaPrior
+        May be improper as long as the posterior is proper.
+    mu_N, lam_N, a_N, b_N : float
+        The variational parameters.
+
+    Returns
+    -------
+    float
+        ``>= 0``.
+    """
+    prior = _check_prior(prior)
+    mu_N, lam_N, a_N, b_N = _check_q(mu_N, lam_N, a_N, b_N)
+    post = _posterior(_stats(x), prior)
+    E_tau = a_N / b_N
+    E_log_tau = digamma(a_N) - np.log(b_N)
+    # KL(N(mu_N, 1/lam_N) || N(m, 1/(kappa tau))) averaged over q(tau)
+    kl_mu = 0.5 * (
+        np.log(lam_N)
+        - np.log(post.kappa_N)
+        - E_log_tau
+        + post.kappa_N * E_tau * (1.0 / lam_N + (mu_N - post.m_N) ** 2)
+        - 1.0
+    )
+    return float(kl_mu + _kl_gamma(a_N, b_N, post.alpha_N, post.beta_N))
+
+
+def cavi(x, prior, E_tau0=1.0, tol=1e-10, max_iter=1000):
+    """Coordinate ascent for ``q(mu) q(tau)`` -- algorithm :prf:ref:`ng-cavi`, chapter 5.
+
+    Each sweep sets ``q(mu)`` by eq. :eq:`ng-qmu` from the current ``E[tau]``, then ``q(tau)`` by
+    eq. :eq:`ng-qtau`, then records the ELBO (eq. :eq:`ng-elbo`).  In ``v = 1/E[tau]`` a sweep is the affine
+    map ``v <- (2 beta_N + v) / (2 a_N)``, a contraction with rate ``1/(2 a_N) < 1``, so the
+    iteration converges from any ``E_tau0 > 0``.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        Finite observations.
+    prior : NormalGammaPrior
+        May be improper (the non-informative limit) as long as ``beta_N > 0``.
+    E_tau0 : float
+        Initial ``E[tau] > 0``.
+    tol : float
+        Stop when a sweep changes ``E[tau]`` by at most ``tol * E[tau]``.  Since
+        ``a_N >= 1``, the rate ``1/(2 a_N)`` is at most 1/2 and the remaining distance to the
+        fixed point is no larger than the last step.
+    max_iter : int
+        Maximum number of sweeps.
+
+    Returns
+    -------
+    CaviResult
+    """
+    prior = _check_prior(prior)
+    E_tau = check_positive(E_tau0, "E_tau0")
+    tol = check_nonnegative(tol, "tol")
+    max_iter = check_int(max_iter, "max_iter", 1)
+    st = _stats(x)
+    _posterior(st, prior)  # refuses data that leave the posterior (and the fixed point) improper
+    trace = []
+    converged = False
+    for _ in range(max_iter):
+        mu_N, lam_N = _q_mu(st, prior, E_tau)
+        a_N, b_N = _q_tau(st, prior, mu_N, lam_N)
+        E_tau_old, E_tau = E_tau, a_N / b_N
+        trace.append(_elbo(st, prior, mu_N, lam_N, a_N, b_N))
+        if abs(E_tau - E_tau_old) <= tol * E_tau:
+            converged = True
+            break
+    elbo_trace = np.asarray(trace)
+    elbo_trace.setflags(write=False)
+    return CaviResult(
+        mu_N=float(mu_N),
+        lam_N=float(lam_N),
+        a_N=float(a_N),
+        b_N=float(b_N),
+        elbo_trace=elbo_trace,
+        n_iter=len(trace),
+        converged=converged,
+    )
