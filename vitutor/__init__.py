@@ -1,10 +1,12 @@
 """vitutor: the algorithms of an executable textbook on variational inference.
 
-Modules follow the book: :mod:`vitutor.discrete` (chapter 2) and :mod:`vitutor.gmm` (chapters 1
-and 4).  Nothing in the package prints; every random function takes a ``seed``.
+One module per model or idea, following the book: :mod:`vitutor.discrete` (chapter 2),
+:mod:`vitutor.meanfield` (chapter 3), :mod:`vitutor.gmm` (chapters 1 and 4),
+:mod:`vitutor.bayes_gmm` (chapter 4b) and :mod:`vitutor.normal_gamma` (chapter 5).
+Nothing in the package prints; every random function takes a ``seed``.
 """
 
-from . import discrete, gmm
+from . import bayes_gmm, discrete, gmm, meanfield, normal_gamma
 
 __version__ = "0.1.0"
-__all__ = ["discrete", "gmm"]
+__all__ = ["bayes_gmm", "discrete", "gmm", "meanfield", "normal_gamma"]

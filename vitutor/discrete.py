@@ -22,7 +22,7 @@ __all__ = ["log_evidence", "posterior", "kl", "elbo", "entropy", "log_probs"]
 
 
 def log_evidence(log_joint):
-    """Log evidence ``log p(x) = log sum_z p(x, z)`` -- eq. (evidence-sum), chapter 1.
+    """Log evidence ``log p(x) = log sum_z p(x, z)`` -- eq. :eq:`evidence-sum`, chapter 1.
 
     Parameters
     ----------
@@ -39,7 +39,7 @@ def log_evidence(log_joint):
 
 
 def posterior(log_joint):
-    """Exact posterior ``log p(z | x) = log p(x, z) - log p(x)`` -- eq. (posterior-bayes), chapter 2.
+    """Exact posterior ``log p(z | x) = log p(x, z) - log p(x)`` -- eq. :eq:`posterior-bayes`, chapter 2.
 
     Parameters
     ----------
@@ -56,7 +56,7 @@ def posterior(log_joint):
 
 
 def kl(log_q, log_p):
-    """Kullback--Leibler divergence ``KL(q || p) = E_q[log q - log p]`` -- eq. (kl-def), chapter 2.
+    """Kullback--Leibler divergence ``KL(q || p) = E_q[log q - log p]`` -- eq. :eq:`kl-def`, chapter 2.
 
     Parameters
     ----------
@@ -86,7 +86,7 @@ def kl(log_q, log_p):
 
 
 def entropy(log_q):
-    """Entropy ``H[q] = -E_q[log q]`` of a normalised table -- eq. (elbo-entropy-form), chapter 2.
+    """Entropy ``H[q] = -E_q[log q]`` of a normalised table -- eq. :eq:`elbo-entropy-form`, chapter 2.
 
     Parameters
     ----------
@@ -105,7 +105,7 @@ def entropy(log_q):
 
 
 def elbo(log_q, log_joint):
-    """Evidence lower bound ``ELBO(q) = E_q[log p(x, z) - log q(z)]`` -- eq. (elbo-def), chapter 2.
+    """Evidence lower bound ``ELBO(q) = E_q[log p(x, z) - log q(z)]`` -- eq. :eq:`elbo-def`, chapter 2.
 
     Parameters
     ----------
