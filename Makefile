@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard book/*.ipynb))
 
-.PHONY: all book test unit notebooks lab bench clean
+.PHONY: all book test unit notebooks test-browser lab bench clean
 
 all: book
 
@@ -24,10 +24,15 @@ book: $(STAMP)
 test: unit notebooks book
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/browser
 
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env $(CHAPTERS)
+
+## test-browser: every page of the built book in headless Chromium, offline (needs /usr/bin/chromium)
+test-browser: $(STAMP)
+	test -f _build/html/index.html || $(MAKE) book
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
 
 ## lab: open the chapters in JupyterLab
 lab: $(STAMP)
