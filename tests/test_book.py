@@ -2,6 +2,7 @@
 
 import json
 import pathlib
+import re
 
 import pytest
 
@@ -45,3 +46,26 @@ def test_every_chapter_is_in_the_toc():
     listed = set(toc_files())
     for path in NOTEBOOKS:
         assert f"book/{path.stem}" in listed, f"{path.name} is not in _toc.yml, so the book would not build it"
+
+
+def markdown_of(path):
+    nb = json.loads(path.read_text())
+    return "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_chapter_ends_with_three_exercises_with_hidden_solutions(path):
+    md = markdown_of(path)
+    exercises = re.findall(r"```\{exercise\}[^\n]*\n:label: ([\w-]+)", md)
+    solutions = dict(re.findall(r"````?\{solution(?:-start)?\} ([\w-]+)\n(:class: dropdown)?", md))
+    assert len(exercises) >= 3, f"{path.name} has {len(exercises)} exercises, at least 3 are required"
+    for label in exercises:
+        assert label in solutions, f"{path.name}: exercise {label} has no solution"
+        assert solutions[label], f"{path.name}: the solution of {label} is not behind a toggle (:class: dropdown)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_chapter_has_overview_and_summary(path):
+    md = markdown_of(path)
+    for heading in ("## Overview", "## Summary", "## Exercises"):
+        assert re.search(rf"^{heading}\b", md, re.M), f"{path.name} has no '{heading}' section"

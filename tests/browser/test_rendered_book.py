@@ -6,6 +6,7 @@ the network off (MathJax included).  For each page the test asserts that
 
 * the browser reports no console errors and no uncaught exceptions;
 * MathJax typeset every math element, reported no TeX errors, and no raw TeX is left in the text;
+* every display equation fits the text column at a 1200 px wide window (no sideways scrolling);
 * no MyST role or directive was left unrendered (e.g. a literal ``{cite}``);
 * every image loaded (``naturalWidth > 0``);
 * every internal link points to a page that exists and, if it has a fragment, to an element
@@ -32,6 +33,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
+#: Generous limits (ms): a loaded 2-core CI machine can take tens of seconds to lay out a long
+#: chapter and typeset a hundred equations; a real failure still fails, just later.
+TIMEOUT = 180_000
 CHROMIUM_ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -102,6 +106,8 @@ class PageVisit:
         self.errors: list[str] = []
         self.blocked: list[str] = []
         self.context = browser.new_context(viewport={"width": 1200, "height": 900}, color_scheme=color_scheme)
+        self.context.set_default_timeout(TIMEOUT)
+        self.context.set_default_navigation_timeout(TIMEOUT)
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
         self.page.on("console", lambda msg: msg.type == "error" and self.errors.append(f"console: {msg.text}"))
@@ -128,7 +134,7 @@ class PageVisit:
         has_math = self.page.evaluate("document.querySelectorAll('.math').length > 0")
         if not has_math:
             return
-        self.page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=30_000)
+        self.page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
         self.page.evaluate("() => MathJax.startup.promise")
 
     def close(self):
@@ -157,6 +163,13 @@ def test_page_renders_offline_and_completely(browser, site, docname, source):
         problems.append(f"{len(math['untypeset'])} of {math['total']} math elements not typeset: {math['untypeset'][:3]}")
     if math["errors"]:
         problems.append(f"MathJax errors: {math['errors'][:3]}")
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('article mjx-container[display="true"]')]
+                  .filter(e => e.scrollWidth > e.clientWidth + 1)
+                  .map(e => `+${e.scrollWidth - e.clientWidth}px: ${e.textContent.slice(0, 60)}`)"""
+    )
+    if wide:
+        problems.append(f"{len(wide)} display equation(s) wider than the text column: {wide[:3]}")
     if ("$" in text or "{math}" in text) and math["total"] == 0:
         problems.append("the source has math but the page has no math elements")
     prose = page.evaluate(
