@@ -7,7 +7,8 @@ the network off (MathJax included).  For each page the test asserts that
 * the browser reports no console errors and no uncaught exceptions;
 * MathJax typeset every math element, reported no TeX errors, and no raw TeX is left in the text;
 * every display equation fits the text column at a 1200 px wide window (no sideways scrolling);
-* no MyST role or directive was left unrendered (e.g. a literal ``{cite}``);
+* no MyST role or directive was left unrendered (e.g. a literal ``{cite}``), and no cell output
+  is a bare object repr (``<matplotlib.legend.Legend at 0x...>``);
 * every image loaded (``naturalWidth > 0``);
 * every internal link points to a page that exists and, if it has a fragment, to an element
   with that id;
@@ -189,6 +190,12 @@ def test_page_renders_offline_and_completely(browser, site, docname, source):
         found = re.search(pattern, prose)
         if found:
             problems.append(f"{what} in the text: ...{prose[max(0, found.start() - 40):found.end() + 40]!r}...")
+
+    # Outputs: no bare object reprs such as "<matplotlib.legend.Legend at 0x...>" (a missing ';').
+    outputs = page.evaluate("() => [...document.querySelectorAll('article .cell_output')].map(e => e.innerText).join('\\n')")
+    leaked = re.findall(r"<[\w.]+ (?:at|object at) 0x[0-9a-f]+>", outputs)
+    if leaked:
+        problems.append(f"object reprs printed in cell outputs: {leaked[:3]}")
 
     # Images: every one decoded with a positive natural width.
     images = page.evaluate(
