@@ -18,13 +18,11 @@ its initial M step from the given responsibilities.
 """
 
 import time
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.mixture import BayesianGaussianMixture
 from threadpoolctl import threadpool_limits
 
+from tests.peers import sklearn_fit
 from vitutor import bayes_gmm
 
 N = 10**5
@@ -32,13 +30,6 @@ K = 6
 ITERS = 20
 REPEATS = 2
 ALPHA0 = 1e-3
-
-
-class _FixedInitBGMM(BayesianGaussianMixture):
-    """scikit-learn's estimator, started from the responsibilities in ``self.resp0``."""
-
-    def _initialize_parameters(self, X, random_state, xp=None):
-        self._initialize(X, self.resp0)
 
 
 def _data():
@@ -57,25 +48,7 @@ def _ours(X, resp0, prior):
 
 
 def _sklearn(X, resp0, prior):
-    est = _FixedInitBGMM(
-        n_components=K,
-        covariance_type="full",
-        weight_concentration_prior_type="dirichlet_distribution",
-        weight_concentration_prior=prior.alpha0,
-        mean_precision_prior=prior.beta0,
-        mean_prior=prior.m0,
-        degrees_of_freedom_prior=prior.nu0,
-        covariance_prior=np.linalg.inv(prior.W0),
-        reg_covar=0.0,
-        max_iter=ITERS,
-        tol=0.0,
-        n_init=1,
-    )
-    est.resp0 = resp0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        est.fit(X)
-    return est
+    return sklearn_fit(X, resp0, prior, max_iter=ITERS, tol=0.0, reg_covar=0.0)
 
 
 def _best_of(repeats, fn):

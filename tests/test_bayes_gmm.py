@@ -5,49 +5,17 @@ the conjugate Normal-Wishart model (K = 1), cubature of the predictive density, 
 scikit-learn's BayesianGaussianMixture started from the same responsibilities.
 """
 
-import warnings
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 from scipy.special import gammaln, multigammaln
+from sklearn.datasets import load_iris
+from threadpoolctl import threadpool_limits
 
+from peers import FixedInitBGMM, fit_from, sklearn_fit
 from vitutor import bayes_gmm as bg
-
-sklearn_mixture = pytest.importorskip("sklearn.mixture")
-from sklearn.datasets import load_iris  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-
-
-class _FixedInitBGMM(sklearn_mixture.BayesianGaussianMixture):
-    """scikit-learn's estimator, started from the responsibilities in ``self.resp0``."""
-
-    def _initialize_parameters(self, X, random_state, xp=None):
-        self._initialize(X, self.resp0)
-
-
-def _sklearn_fit(X, resp0, prior, max_iter, tol, reg_covar=0.0):
-    est = _FixedInitBGMM(
-        n_components=resp0.shape[1],
-        covariance_type="full",
-        weight_concentration_prior_type="dirichlet_distribution",
-        weight_concentration_prior=prior.alpha0,
-        mean_precision_prior=prior.beta0,
-        mean_prior=prior.m0,
-        degrees_of_freedom_prior=prior.nu0,
-        covariance_prior=np.linalg.inv(prior.W0),  # scikit-learn's prior is on the covariance
-        reg_covar=reg_covar,
-        max_iter=max_iter,
-        tol=tol,
-        n_init=1,
-    )
-    est.resp0 = resp0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        est.fit(X)
-    return est
 
 
 def _random_resp(n, K, seed):
@@ -82,8 +50,7 @@ def _sklearn_offset(N, K, prior):
 @pytest.fixture(scope="module", autouse=True)
 def _single_blas_thread():
     """Tiny (D x D) BLAS calls, such as scikit-learn's solve_triangular, are slower with threads."""
-    threadpoolctl = pytest.importorskip("threadpoolctl")
-    with threadpoolctl.threadpool_limits(1):
+    with threadpool_limits(1):
         yield
 
 
@@ -117,7 +84,7 @@ def test_fit_matches_sklearn_at_convergence_on_old_faithful(faithful, alpha0):
     prior = _with_alpha0(bg.default_prior(faithful, K), alpha0)
     resp0 = _random_resp(faithful.shape[0], K, seed=0)
     ours = bg.fit(faithful, K, prior=prior, init_resp=resp0, max_iter=1000, tol=1e-9)
-    est = _sklearn_fit(faithful, resp0, prior, max_iter=1000, tol=1e-9)
+    est = sklearn_fit(faithful, resp0, prior, max_iter=1000, tol=1e-9)
     assert ours.converged and est.converged_
     assert ours.n_iter == est.n_iter_
     _assert_same_as_sklearn(ours, est)
@@ -128,7 +95,7 @@ def test_fit_matches_sklearn_after_same_iterations_alpha0_10(faithful):
     prior = _with_alpha0(bg.default_prior(faithful, K), 10.0)
     resp0 = _random_resp(faithful.shape[0], K, seed=1)
     ours = bg.fit(faithful, K, prior=prior, init_resp=resp0, max_iter=150, tol=0.0)
-    est = _sklearn_fit(faithful, resp0, prior, max_iter=150, tol=0.0)
+    est = sklearn_fit(faithful, resp0, prior, max_iter=150, tol=0.0)
     assert ours.n_iter == est.n_iter_ == 150
     _assert_same_as_sklearn(ours, est)
 
@@ -139,7 +106,7 @@ def test_fit_matches_sklearn_at_convergence_on_iris():
     prior = bg.default_prior(X, K)
     resp0 = _random_resp(X.shape[0], K, seed=2)
     ours = bg.fit(X, K, init_resp=resp0, max_iter=1000, tol=1e-9)
-    est = _sklearn_fit(X, resp0, prior, max_iter=1000, tol=1e-9)
+    est = sklearn_fit(X, resp0, prior, max_iter=1000, tol=1e-9)
     assert ours.converged and est.converged_
     assert ours.n_iter == est.n_iter_
     _assert_same_as_sklearn(ours, est)
@@ -151,12 +118,8 @@ def test_fit_matches_sklearn_with_all_its_defaults_on_iris():
     resp0 = _random_resp(X.shape[0], K, seed=3)
     # scikit-learn's default reg_covar (1e-6) and data-dependent priors, same number of iterations
     ours = bg.fit(X, K, init_resp=resp0, max_iter=60, tol=0.0, reg_covar=1e-6)
-    est = _FixedInitBGMM(n_components=K, weight_concentration_prior_type="dirichlet_distribution",
-                         covariance_type="full", max_iter=60, tol=0.0)
-    est.resp0 = resp0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        est.fit(X)
+    est = fit_from(FixedInitBGMM(n_components=K, weight_concentration_prior_type="dirichlet_distribution",
+                                 covariance_type="full", max_iter=60, tol=0.0), X, resp0)
     np.testing.assert_allclose(est.mean_prior_, ours.prior.m0, rtol=1e-12)
     np.testing.assert_allclose(est.covariance_prior_, np.linalg.inv(ours.prior.W0), rtol=1e-10)
     assert est.weight_concentration_prior_ == ours.prior.alpha0 and est.degrees_of_freedom_prior_ == ours.prior.nu0
@@ -168,7 +131,7 @@ def test_reg_covar_makes_a_difference_sklearn_also_sees(faithful):
     resp0 = _random_resp(faithful.shape[0], K, seed=3)
     prior = bg.default_prior(faithful, K)
     bishop = bg.fit(faithful, K, init_resp=resp0, max_iter=5, tol=0.0)
-    est = _sklearn_fit(faithful, resp0, prior, max_iter=5, tol=0.0, reg_covar=1e-2)
+    est = sklearn_fit(faithful, resp0, prior, max_iter=5, tol=0.0, reg_covar=1e-2)
     with pytest.raises(AssertionError):
         _assert_same_as_sklearn(bishop, est)
     _assert_same_as_sklearn(bg.fit(faithful, K, init_resp=resp0, max_iter=5, tol=0.0, reg_covar=1e-2), est)
@@ -180,7 +143,7 @@ def test_sklearn_bound_differs_from_full_elbo_by_the_dropped_constants(faithful)
         prior = _with_alpha0(bg.default_prior(faithful, K), alpha0)
         resp0 = _random_resp(faithful.shape[0], K, seed=seed)
         ours = bg.fit(faithful, K, prior=prior, init_resp=resp0, max_iter=40, tol=0.0)
-        est = _sklearn_fit(faithful, resp0, prior, max_iter=40, tol=0.0)
+        est = sklearn_fit(faithful, resp0, prior, max_iter=40, tol=0.0)
         offset = ours.elbo_trace - np.asarray(est.lower_bounds_)
         np.testing.assert_allclose(offset, _sklearn_offset(faithful.shape[0], K, prior), rtol=0, atol=1e-8)
 
@@ -189,7 +152,7 @@ def test_e_step_matches_sklearn_predict_proba(faithful):
     K = 4
     resp0 = _random_resp(faithful.shape[0], K, seed=6)
     ours = bg.fit(faithful, K, init_resp=resp0, max_iter=10, tol=0.0)
-    est = _sklearn_fit(faithful, resp0, bg.default_prior(faithful, K), max_iter=10, tol=0.0)
+    est = sklearn_fit(faithful, resp0, bg.default_prior(faithful, K), max_iter=10, tol=0.0)
     np.testing.assert_allclose(bg.e_step(faithful, ours), est.predict_proba(faithful), rtol=1e-8, atol=1e-12)
 
 
