@@ -2,11 +2,12 @@
 
 One module per model or idea, following the book: :mod:`vitutor.discrete` (chapter 2),
 :mod:`vitutor.meanfield` (chapter 3), :mod:`vitutor.gmm` (chapters 1 and 4),
-:mod:`vitutor.bayes_gmm` (chapter 4b) and :mod:`vitutor.normal_gamma` (chapter 5).
+:mod:`vitutor.bayes_gmm` (chapter 4b), :mod:`vitutor.normal_gamma` (chapter 5),
+:mod:`vitutor.expfam` and :mod:`vitutor.svi` (chapter 6).
 Nothing in the package prints; every random function takes a ``seed``.
 """
 
-from . import bayes_gmm, discrete, gmm, meanfield, normal_gamma
+from . import bayes_gmm, discrete, expfam, gmm, meanfield, normal_gamma, svi
 
 __version__ = "0.1.0"
-__all__ = ["bayes_gmm", "discrete", "gmm", "meanfield", "normal_gamma"]
+__all__ = ["bayes_gmm", "discrete", "expfam", "gmm", "meanfield", "normal_gamma", "svi"]

@@ -32,6 +32,8 @@ from ._validate import (
     check_positive,
     check_seed,
 )
+from .expfam import Categorical, Gaussian
+from .svi import ConjugateModel, Factor, MeanFieldModel
 
 __all__ = [
     "MixtureSample",
@@ -47,6 +49,8 @@ __all__ = [
     "cavi",
     "GibbsResult",
     "gibbs",
+    "mean_field_form",
+    "conjugate_form",
 ]
 
 #: Default cap on the number of assignments ``K**n`` that ``log_evidence_exact`` will sum
@@ -619,3 +623,91 @@ def gibbs(x, K, prior_var, n_sweeps, seed=None, init_mu=None, keep_assignments=F
         if cs is not None:
             cs[t] = c
     return GibbsResult(mu=mus, c_last=c, c=cs)
+
+
+def mean_field_form(x, K, prior_var):
+    """The mixture as mean-field exponential-family blocks -- eqs. :eq:`ef-gmm-blocks`, chapter 6.
+
+    Two factors, updated in this order: ``"mu"``, ``K`` independent
+    :class:`~vitutor.expfam.Gaussian` with natural parameter
+    ``(sum_i phi_ik x_i, -(1/sigma^2 + sum_i phi_ik) / 2)``, and ``"c"``, ``n`` independent
+    :class:`~vitutor.expfam.Categorical` with natural parameter ``x_i E[mu_k] - E[mu_k^2] / 2``.
+    The expected log joint is written out densely over ``(n, K)``: this is the readable
+    cross-check of :func:`cavi` for :func:`vitutor.svi.cavi`, not a fast path.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        Observations.
+    K : int
+        Number of components.
+    prior_var : float
+        Prior variance ``sigma^2 > 0`` of the means.
+
+    Returns
+    -------
+    vitutor.svi.MeanFieldModel
+    """
+    x, K, prior_var = _check_model_args(x, K, prior_var)
+    n = x.size
+    alpha = Gaussian.from_mean_var(np.zeros(K), prior_var).eta
+
+    def eta_mu(means):
+        phi = means["c"]
+        # eta_k = alpha + sum_i phi_ik (x_i, -1/2)
+        return alpha + np.stack([x @ phi, -0.5 * phi.sum(axis=0)], axis=-1)
+
+    def eta_c(means):
+        E_mu, E_mu2 = means["mu"][:, 0], means["mu"][:, 1]
+        return np.outer(x, E_mu) - 0.5 * E_mu2
+
+    def expected_log_joint(means):
+        phi = means["c"]
+        E_mu, E_mu2 = means["mu"][:, 0], means["mu"][:, 1]
+        # E log p(mu) + E log p(c) + E log p(x | c, mu), all constants included
+        log_prior = np.sum(-0.5 * np.log(2 * np.pi * prior_var) - 0.5 * E_mu2 / prior_var)
+        log_lik = np.sum(phi * (np.outer(x, E_mu) - 0.5 * E_mu2)) - 0.5 * (x @ x + n * np.log(2 * np.pi))
+        return log_prior - n * np.log(K) + log_lik
+
+    return MeanFieldModel(
+        factors=(Factor("mu", Gaussian, eta_mu), Factor("c", Categorical, eta_c)),
+        expected_log_joint=expected_log_joint,
+    )
+
+
+def conjugate_form(K, prior_var, block_size=_BLOCK):
+    """The mixture as a conditionally conjugate model -- eq. :eq:`ef-gmm-conjugate`, chapter 6.
+
+    Global ``beta = mu`` (``K`` Gaussians, prior natural parameter ``alpha = (0, -1/(2 sigma^2))``),
+    local ``c_i``.  The local step is the blocked E-step of :func:`cavi` at
+    ``E[mu_k] = m_k``, ``E[mu_k^2] = m_k^2 + s2_k``; it returns
+    ``sum_i E[t(c_i, x_i)] = (sum_i phi_ik x_i, -sum_i phi_ik / 2)`` and the data part of the ELBO,
+    ``sum_i E[log p(x_i, c_i | mu) - log q(c_i)]`` (eq. :eq:`gmm-elbo-collapsed`).
+
+    Parameters
+    ----------
+    K : int
+        Number of components.
+    prior_var : float
+        Prior variance ``sigma^2 > 0`` of the means.
+    block_size : int
+        Points per block of the E-step.
+
+    Returns
+    -------
+    vitutor.svi.ConjugateModel
+    """
+    K = check_int(K, "K", 1)
+    prior_var = check_positive(prior_var, "prior_var")
+    block_size = check_int(block_size, "block_size", 1)
+
+    def local_step(x, mean_T):
+        m = mean_T[:, 0]
+        s2 = mean_T[:, 1] - m**2
+        counts, sums, data = _estep_statistics(x, m, s2, block_size)
+        nb = x.shape[0]
+        local_elbo = data - nb * np.log(K) - 0.5 * nb * np.log(2 * np.pi)
+        return np.stack([sums, -0.5 * counts], axis=-1), local_elbo
+
+    alpha = Gaussian.from_mean_var(np.zeros(K), prior_var).eta
+    return ConjugateModel(family=Gaussian, alpha=alpha, local_step=local_step)

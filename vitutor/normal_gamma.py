@@ -30,6 +30,8 @@ from scipy import stats
 from scipy.special import digamma, gammaln
 
 from ._validate import check_data, check_int, check_nonnegative, check_positive, check_real
+from .expfam import Gamma, Gaussian
+from .svi import Factor, MeanFieldModel
 
 __all__ = [
     "NormalGammaPrior",
@@ -44,6 +46,7 @@ __all__ = [
     "elbo",
     "kl_to_posterior",
     "cavi",
+    "mean_field_form",
 ]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
@@ -461,4 +464,62 @@ def cavi(x, prior, E_tau0=1.0, tol=1e-10, max_iter=1000):
         elbo_trace=elbo_trace,
         n_iter=len(trace),
         converged=converged,
+    )
+
+
+def mean_field_form(x, prior):
+    """The model as mean-field exponential-family blocks -- eq. :eq:`ef-ng-blocks`, chapter 6.
+
+    Two factors, updated in this order: ``"mu"``, a :class:`~vitutor.expfam.Gaussian` with
+    natural parameter ``E[tau] (lam0 mu0 + n xbar, -(lam0 + n) / 2)``, and ``"tau"``, a
+    :class:`~vitutor.expfam.Gamma` with natural parameter
+    ``(a0 - 1 + (n + 1)/2, -(b0 + E_mu[sum_i (x_i - mu)^2 + lam0 (mu - mu0)^2] / 2))``.
+    The expectations over ``mu`` are taken from ``E[mu]`` and ``E[mu^2]`` alone, as the generic
+    rule prescribes; :func:`cavi` is the model-specific path that :func:`vitutor.svi.cavi`
+    reproduces.  For an improper prior the constants of its improper factors are dropped, as in
+    :func:`elbo`.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        Finite observations.
+    prior : NormalGammaPrior
+
+    Returns
+    -------
+    vitutor.svi.MeanFieldModel
+    """
+    prior = _check_prior(prior)
+    st = _stats(x)
+    _posterior(st, prior)  # refuses data that leave the posterior improper
+    n = st.n
+
+    def e_sq(E_mu, E_mu2):
+        # E_mu[sum_i (x_i - mu)^2] = ss + n (xbar^2 - 2 xbar E[mu] + E[mu^2]) and E_mu[(mu - mu0)^2]
+        data = st.ss + n * (st.xbar**2 - 2.0 * st.xbar * E_mu + E_mu2)
+        return data, prior.mu0**2 - 2.0 * prior.mu0 * E_mu + E_mu2
+
+    def eta_mu(means):
+        E_tau = means["tau"][1]
+        return E_tau * np.array([prior.lam0 * prior.mu0 + n * st.xbar, -0.5 * (prior.lam0 + n)])
+
+    def eta_tau(means):
+        data, pri = e_sq(*means["mu"])
+        return np.array([prior.a0 - 1.0 + 0.5 * (n + 1), -(prior.b0 + 0.5 * (data + prior.lam0 * pri))])
+
+    def expected_log_joint(means):
+        E_log_tau, E_tau = means["tau"]
+        data, pri = e_sq(*means["mu"])
+        out = 0.5 * n * (E_log_tau - _LOG_2PI) - 0.5 * E_tau * data
+        out += 0.5 * E_log_tau - 0.5 * prior.lam0 * E_tau * pri
+        if prior.lam0 > 0:
+            out += 0.5 * (np.log(prior.lam0) - _LOG_2PI)
+        out += (prior.a0 - 1.0) * E_log_tau - prior.b0 * E_tau
+        if prior.a0 > 0 and prior.b0 > 0:
+            out += prior.a0 * np.log(prior.b0) - gammaln(prior.a0)
+        return float(out)
+
+    return MeanFieldModel(
+        factors=(Factor("mu", Gaussian, eta_mu), Factor("tau", Gamma, eta_tau)),
+        expected_log_joint=expected_log_joint,
     )

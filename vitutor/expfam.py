@@ -1,0 +1,520 @@
+r"""Exponential families in natural parameters -- chapter 6.
+
+A density in the exponential family, eq. :eq:`ef-form`::
+
+    p(z | eta) = h(z) exp(eta . T(z) - A(eta))
+
+is fixed by its natural parameter ``eta``, its sufficient statistics ``T`` and its log-partition
+``A``.  Each family below is a small frozen dataclass holding ``eta`` with the statistics along
+the last axis and any number of leading (batch) axes, so ``Gaussian(eta)`` with ``eta`` of shape
+``(K, 2)`` is ``K`` independent Gaussians.  Every family exposes
+
+* ``T(z)`` (a static method), ``log_base_measure(z)`` (``log h``), ``logpdf(z)``;
+* ``log_partition()`` ``= A(eta)`` and ``mean_T()`` ``= E[T(z)] = grad A(eta)`` (eq. :eq:`ef-mean`);
+* ``entropy()`` ``= A - eta . E[T] - E[log h]`` (eq. :eq:`ef-entropy`) and ``kl(other)``, the
+  Bregman divergence of ``A`` (eq. :eq:`ef-kl`);
+* conversions from and to the usual parameters (``from_mean_var``, ``from_shape_rate``, ...) and
+  ``sample(size, seed)``.
+
+Log-partitions and means are built on ``scipy.special`` (``gammaln``, ``digamma``, ``betaln``,
+``logsumexp``, ``softmax``); sampling and reference densities come from ``scipy.stats``.  The
+Normal--Gamma family has no ``scipy.stats`` counterpart; it is sampled as ``tau ~ Gamma``,
+``mu | tau ~ Normal`` with those.
+
+Gamma distributions have shape ``a`` and RATE ``b`` (``scipy.stats.gamma(a, scale=1/b)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from scipy import stats
+from scipy.special import betaln, digamma, gammaln, logsumexp, softmax
+
+from ._validate import as_float_array, check_int, check_seed
+
+__all__ = [
+    "ExponentialFamily",
+    "Gaussian",
+    "Gamma",
+    "Beta",
+    "Dirichlet",
+    "Categorical",
+    "NormalGamma",
+]
+
+_LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+def _positive_array(value, name):
+    arr = as_float_array(value, name)
+    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise ValueError(f"{name} must be finite and > 0")
+    return arr
+
+
+def _finite_array(value, name):
+    arr = as_float_array(value, name)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must not contain NaN or inf")
+    return arr
+
+
+@dataclass(frozen=True)
+class ExponentialFamily:
+    """Base class: natural parameter ``eta`` of shape ``batch_shape + (d,)``.
+
+    Subclasses define ``T``, ``log_partition``, ``mean_T``, the usual-parameter conversions,
+    the domain check and sampling; entropy and KL divergence follow from ``A`` and ``grad A``
+    for every family alike -- eqs. :eq:`ef-entropy` and :eq:`ef-kl`, chapter 6.
+    """
+
+    eta: np.ndarray
+
+    #: Length of T(z); ``None`` for families whose length is the number of categories.
+    dim: ClassVar[int | None] = None
+    #: Minimum length of T(z) when ``dim`` is None.
+    min_dim: ClassVar[int] = 2
+
+    def __post_init__(self):
+        eta = _finite_array(self.eta, "eta")
+        if eta.ndim < 1:
+            raise ValueError(f"eta must have a last axis of sufficient statistics, got shape {eta.shape}")
+        d = eta.shape[-1]
+        if self.dim is not None and d != self.dim:
+            raise ValueError(f"eta of {type(self).__name__} must have last axis {self.dim}, got {d}")
+        if self.dim is None and d < self.min_dim:
+            raise ValueError(f"eta of {type(self).__name__} must have last axis >= {self.min_dim}, got {d}")
+        self._check_domain(eta)
+        eta = eta.copy()
+        eta.setflags(write=False)
+        object.__setattr__(self, "eta", eta)
+
+    def _check_domain(self, eta):  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    @property
+    def batch_shape(self):
+        """Shape of the batch of independent distributions, ``eta.shape[:-1]``."""
+        return self.eta.shape[:-1]
+
+    def _expected_log_base_measure(self):
+        return np.zeros(self.batch_shape)
+
+    def logpdf(self, z):
+        """``log h(z) + eta . T(z) - A(eta)`` -- eq. :eq:`ef-form`; ``z`` broadcasts against the batch."""
+        Tz = self.T(z)
+        return self.log_base_measure(z) + np.sum(self.eta * Tz, axis=-1) - self.log_partition()
+
+    def entropy(self):
+        """Differential (or Shannon) entropy ``A - eta . grad A - E[log h]`` -- eq. :eq:`ef-entropy`.
+
+        Returns
+        -------
+        numpy.ndarray, shape ``batch_shape``
+        """
+        return self.log_partition() - np.sum(self.eta * self.mean_T(), axis=-1) - self._expected_log_base_measure()
+
+    def kl(self, other):
+        """``KL(self || other) = A(eta_o) - A(eta_s) - (eta_o - eta_s) . grad A(eta_s)`` -- eq. :eq:`ef-kl`.
+
+        Parameters
+        ----------
+        other : ExponentialFamily
+            Same family; batch shapes broadcast.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``>= 0``, over the broadcast batch shape.
+        """
+        if type(other) is not type(self):
+            raise TypeError(f"other must be a {type(self).__name__}, got {type(other).__name__}")
+        if other.eta.shape[-1] != self.eta.shape[-1]:
+            raise ValueError(f"other has {other.eta.shape[-1]} statistics, self has {self.eta.shape[-1]}")
+        gap = other.log_partition() - self.log_partition()
+        return gap - np.sum((other.eta - self.eta) * self.mean_T(), axis=-1)
+
+
+def _check_size(size):
+    if size is None:
+        return ()
+    if isinstance(size, (int, np.integer)):
+        return (check_int(size, "size", 0),)
+    return tuple(check_int(s, "size", 0) for s in size)
+
+
+@dataclass(frozen=True)
+class Gaussian(ExponentialFamily):
+    r"""Univariate Gaussian ``N(m, s2)``: ``T(z) = (z, z^2)``, ``eta = (m / s2, -1 / (2 s2))``.
+
+    ``A(eta) = -eta_1^2 / (4 eta_2) - log(-2 eta_2) / 2`` and ``h(z) = (2 pi)^(-1/2)`` --
+    eq. :eq:`ef-gauss`, chapter 6.  The domain is ``eta_2 < 0``.
+    """
+
+    dim: ClassVar[int] = 2
+
+    def _check_domain(self, eta):
+        if np.any(eta[..., 1] >= 0):
+            raise ValueError("eta[..., 1] = -1/(2 s2) of a Gaussian must be < 0 (a positive variance)")
+
+    @classmethod
+    def from_mean_var(cls, m, s2):
+        """From the mean ``m`` and the variance ``s2 > 0`` (broadcasting)."""
+        m = _finite_array(m, "m")
+        s2 = _positive_array(s2, "s2")
+        m, s2 = np.broadcast_arrays(m, s2)
+        return cls(np.stack([m / s2, -0.5 / s2], axis=-1))
+
+    @property
+    def var(self):
+        """Variance ``s2 = -1 / (2 eta_2)``."""
+        return -0.5 / self.eta[..., 1]
+
+    @property
+    def mean(self):
+        """Mean ``m = eta_1 s2``."""
+        return self.eta[..., 0] * self.var
+
+    @staticmethod
+    def T(z):
+        """``(z, z^2)`` along a new last axis."""
+        z = np.asarray(z, dtype=float)
+        return np.stack([z, z**2], axis=-1)
+
+    def log_base_measure(self, z):
+        """``log h(z) = -log(2 pi) / 2``."""
+        return np.full(np.shape(z), -0.5 * _LOG_2PI)
+
+    def _expected_log_base_measure(self):
+        return np.full(self.batch_shape, -0.5 * _LOG_2PI)
+
+    def log_partition(self):
+        """``A = -eta_1^2 / (4 eta_2) - log(-2 eta_2) / 2 = m^2 / (2 s2) + log(s2) / 2``."""
+        e1, e2 = self.eta[..., 0], self.eta[..., 1]
+        return -(e1**2) / (4.0 * e2) - 0.5 * np.log(-2.0 * e2)
+
+    def mean_T(self):
+        """``grad A = (m, m^2 + s2)``."""
+        m, s2 = self.mean, self.var
+        return np.stack([m, m**2 + s2], axis=-1)
+
+    def to_scipy(self):
+        """The frozen ``scipy.stats.norm`` with the same mean and standard deviation."""
+        return stats.norm(self.mean, np.sqrt(self.var))
+
+    def sample(self, size=None, seed=None):
+        """Draws of shape ``size + batch_shape``."""
+        rng = check_seed(seed)
+        return self.to_scipy().rvs(size=_check_size(size) + self.batch_shape, random_state=rng)
+
+
+@dataclass(frozen=True)
+class Gamma(ExponentialFamily):
+    r"""Gamma with shape ``a`` and rate ``b``: ``T(z) = (log z, z)``, ``eta = (a - 1, -b)``.
+
+    ``A(eta) = log Gamma(a) - a log b``, ``h = 1`` on ``z > 0`` -- eq. :eq:`ef-gamma`, chapter 6.
+    The domain is ``eta_1 > -1``, ``eta_2 < 0``.
+    """
+
+    dim: ClassVar[int] = 2
+
+    def _check_domain(self, eta):
+        if np.any(eta[..., 0] <= -1):
+            raise ValueError("eta[..., 0] = a - 1 of a Gamma must be > -1 (shape a > 0)")
+        if np.any(eta[..., 1] >= 0):
+            raise ValueError("eta[..., 1] = -b of a Gamma must be < 0 (rate b > 0)")
+
+    @classmethod
+    def from_shape_rate(cls, a, b):
+        """From the shape ``a > 0`` and the rate ``b > 0``."""
+        a = _positive_array(a, "a")
+        b = _positive_array(b, "b")
+        a, b = np.broadcast_arrays(a, b)
+        return cls(np.stack([a - 1.0, -b], axis=-1))
+
+    @property
+    def shape(self):
+        """Shape ``a = eta_1 + 1``."""
+        return self.eta[..., 0] + 1.0
+
+    @property
+    def rate(self):
+        """Rate ``b = -eta_2``."""
+        return -self.eta[..., 1]
+
+    @staticmethod
+    def T(z):
+        """``(log z, z)``."""
+        z = np.asarray(z, dtype=float)
+        return np.stack([np.log(z), z], axis=-1)
+
+    def log_base_measure(self, z):
+        """``log h(z) = 0``."""
+        return np.zeros(np.shape(z))
+
+    def log_partition(self):
+        """``A = log Gamma(a) - a log b``."""
+        a, b = self.shape, self.rate
+        return gammaln(a) - a * np.log(b)
+
+    def mean_T(self):
+        """``grad A = (psi(a) - log b, a / b)``."""
+        a, b = self.shape, self.rate
+        return np.stack([digamma(a) - np.log(b), a / b], axis=-1)
+
+    def to_scipy(self):
+        """``scipy.stats.gamma(a, scale=1/b)``."""
+        return stats.gamma(self.shape, scale=1.0 / self.rate)
+
+    def sample(self, size=None, seed=None):
+        """Draws of shape ``size + batch_shape``."""
+        rng = check_seed(seed)
+        return self.to_scipy().rvs(size=_check_size(size) + self.batch_shape, random_state=rng)
+
+
+@dataclass(frozen=True)
+class Beta(ExponentialFamily):
+    r"""Beta ``B(a, b)``: ``T(z) = (log z, log(1 - z))``, ``eta = (a - 1, b - 1)``.
+
+    ``A(eta) = log B(a, b)``, ``h = 1`` on ``(0, 1)`` -- eq. :eq:`ef-beta`, chapter 6.
+    The domain is ``eta > -1``.
+    """
+
+    dim: ClassVar[int] = 2
+
+    def _check_domain(self, eta):
+        if np.any(eta <= -1):
+            raise ValueError("eta of a Beta must be > -1 (concentrations a, b > 0)")
+
+    @classmethod
+    def from_ab(cls, a, b):
+        """From the concentrations ``a, b > 0``."""
+        a = _positive_array(a, "a")
+        b = _positive_array(b, "b")
+        a, b = np.broadcast_arrays(a, b)
+        return cls(np.stack([a - 1.0, b - 1.0], axis=-1))
+
+    @property
+    def a(self):
+        """First concentration, ``eta_1 + 1``."""
+        return self.eta[..., 0] + 1.0
+
+    @property
+    def b(self):
+        """Second concentration, ``eta_2 + 1``."""
+        return self.eta[..., 1] + 1.0
+
+    @staticmethod
+    def T(z):
+        """``(log z, log(1 - z))``."""
+        z = np.asarray(z, dtype=float)
+        return np.stack([np.log(z), np.log1p(-z)], axis=-1)
+
+    def log_base_measure(self, z):
+        """``log h(z) = 0``."""
+        return np.zeros(np.shape(z))
+
+    def log_partition(self):
+        """``A = log B(a, b)``."""
+        return betaln(self.a, self.b)
+
+    def mean_T(self):
+        """``grad A = (psi(a) - psi(a + b), psi(b) - psi(a + b))``."""
+        a, b = self.a, self.b
+        return np.stack([digamma(a) - digamma(a + b), digamma(b) - digamma(a + b)], axis=-1)
+
+    def to_scipy(self):
+        """``scipy.stats.beta(a, b)``."""
+        return stats.beta(self.a, self.b)
+
+    def sample(self, size=None, seed=None):
+        """Draws of shape ``size + batch_shape``."""
+        rng = check_seed(seed)
+        return self.to_scipy().rvs(size=_check_size(size) + self.batch_shape, random_state=rng)
+
+
+@dataclass(frozen=True)
+class Dirichlet(ExponentialFamily):
+    r"""Dirichlet ``Dir(alpha)`` on the simplex: ``T(z) = log z``, ``eta = alpha - 1``.
+
+    ``A(eta) = sum_k log Gamma(alpha_k) - log Gamma(sum_k alpha_k)``, ``h = 1`` -- eq.
+    :eq:`ef-dirichlet`, chapter 6.  The domain is ``eta > -1``; the last axis has ``K >= 2``
+    entries.
+    """
+
+    def _check_domain(self, eta):
+        if np.any(eta <= -1):
+            raise ValueError("eta of a Dirichlet must be > -1 (concentrations alpha > 0)")
+
+    @classmethod
+    def from_concentration(cls, alpha):
+        """From the concentrations ``alpha > 0`` (last axis ``K >= 2``)."""
+        return cls(_positive_array(alpha, "alpha") - 1.0)
+
+    @property
+    def concentration(self):
+        """``alpha = eta + 1``."""
+        return self.eta + 1.0
+
+    @staticmethod
+    def T(z):
+        """``log z`` (``z`` on the simplex, last axis)."""
+        return np.log(np.asarray(z, dtype=float))
+
+    def log_base_measure(self, z):
+        """``log h(z) = 0``."""
+        return np.zeros(np.shape(z)[:-1])
+
+    def log_partition(self):
+        """``A = sum_k log Gamma(alpha_k) - log Gamma(alpha_0)``, ``alpha_0 = sum_k alpha_k``."""
+        alpha = self.concentration
+        return np.sum(gammaln(alpha), axis=-1) - gammaln(np.sum(alpha, axis=-1))
+
+    def mean_T(self):
+        """``grad A = E[log z_k] = psi(alpha_k) - psi(alpha_0)`` (chapter 7 uses it for LDA)."""
+        alpha = self.concentration
+        return digamma(alpha) - digamma(np.sum(alpha, axis=-1, keepdims=True))
+
+    def sample(self, size=None, seed=None):
+        """Draws of shape ``size + batch_shape + (K,)``, from ``scipy.stats.dirichlet``."""
+        rng = check_seed(seed)
+        size = _check_size(size)
+        alpha = self.concentration.reshape(-1, self.eta.shape[-1])
+        draws = [stats.dirichlet(a).rvs(size=int(np.prod(size, dtype=int)), random_state=rng) for a in alpha]
+        out = np.stack(draws, axis=1)  # (prod(size), prod(batch), K)
+        return out.reshape(size + self.batch_shape + (self.eta.shape[-1],))
+
+
+@dataclass(frozen=True)
+class Categorical(ExponentialFamily):
+    r"""Categorical on ``{0..K-1}`` in the overcomplete form: ``T(z) = onehot(z)``, ``eta = log p + c``.
+
+    ``A(eta) = log sum_k exp(eta_k)``, ``grad A = softmax(eta)`` -- eq. :eq:`ef-categorical`,
+    chapter 6.  Any finite ``eta`` is allowed; adding a constant to a row leaves the distribution
+    unchanged (the statistics sum to one, so ``grad^2 A`` is singular along that direction).
+    """
+
+    def _check_domain(self, eta):
+        pass
+
+    @classmethod
+    def from_probs(cls, p):
+        """From probabilities ``p > 0`` along the last axis (rows summing to one)."""
+        p = _positive_array(p, "p")
+        if not np.allclose(p.sum(axis=-1), 1.0, rtol=0, atol=1e-8):
+            raise ValueError("p rows must sum to one")
+        return cls(np.log(p))
+
+    @property
+    def probs(self):
+        """``p = softmax(eta)``."""
+        return softmax(self.eta, axis=-1)
+
+    def T(self, z):
+        """One-hot encoding of the integer ``z`` in ``0..K-1`` (the number of categories comes from ``eta``)."""
+        z = np.asarray(z)
+        if not np.issubdtype(z.dtype, np.integer):
+            raise TypeError(f"z must be integers, got dtype {z.dtype}")
+        K = self.eta.shape[-1]
+        if np.any(z < 0) or np.any(z >= K):
+            raise ValueError(f"z must take values in 0..{K - 1}")
+        return (z[..., None] == np.arange(K)).astype(float)
+
+    def log_base_measure(self, z):
+        """``log h(z) = 0``."""
+        return np.zeros(np.shape(z))
+
+    def log_partition(self):
+        """``A = logsumexp(eta)``."""
+        return logsumexp(self.eta, axis=-1)
+
+    def mean_T(self):
+        """``grad A = softmax(eta) = p``."""
+        return self.probs
+
+    def sample(self, size=None, seed=None):
+        """Draws of shape ``size + batch_shape``, by inverse-CDF sampling of ``p``."""
+        rng = check_seed(seed)
+        size = _check_size(size)
+        cdf = np.cumsum(self.probs, axis=-1)
+        u = rng.random(size + self.batch_shape)[..., None] * cdf[..., -1:]
+        return np.minimum((cdf <= u).sum(axis=-1), self.eta.shape[-1] - 1)
+
+
+@dataclass(frozen=True)
+class NormalGamma(ExponentialFamily):
+    r"""Normal--Gamma ``NG(mu, tau | m, kappa, a, b)``: ``tau ~ Gamma(a, b)``, ``mu | tau ~ N(m, 1/(kappa tau))``.
+
+    ``z = (mu, tau)`` along the last axis, ``T(z) = (tau mu, tau mu^2, tau, log tau)``,
+    ``eta = (kappa m, -kappa / 2, -(b + kappa m^2 / 2), a - 1/2)`` and
+    ``A(eta) = log Gamma(a) - a log b + log(2 pi / kappa) / 2``, ``h = 1`` -- eq. :eq:`ef-ng`,
+    chapter 6 (the exact posterior of chapter 5).  The domain is ``kappa, a, b > 0``.
+    """
+
+    dim: ClassVar[int] = 4
+
+    @staticmethod
+    def _params_of(eta):
+        kappa = -2.0 * eta[..., 1]
+        m = eta[..., 0] / kappa
+        a = eta[..., 3] + 0.5
+        b = -eta[..., 2] - 0.5 * kappa * m**2
+        return m, kappa, a, b
+
+    def _check_domain(self, eta):
+        if np.any(eta[..., 1] >= 0):
+            raise ValueError("eta[..., 1] = -kappa/2 of a Normal-Gamma must be < 0 (kappa > 0)")
+        _, _, a, b = self._params_of(eta)
+        if np.any(a <= 0):
+            raise ValueError("eta[..., 3] = a - 1/2 of a Normal-Gamma must be > -1/2 (shape a > 0)")
+        if np.any(b <= 0):
+            raise ValueError("eta[..., 2] of a Normal-Gamma must be < -kappa m^2 / 2 (rate b > 0)")
+
+    @classmethod
+    def from_params(cls, m, kappa, a, b):
+        """From ``m``, ``kappa > 0``, shape ``a > 0`` and rate ``b > 0``."""
+        m = _finite_array(m, "m")
+        kappa = _positive_array(kappa, "kappa")
+        a = _positive_array(a, "a")
+        b = _positive_array(b, "b")
+        m, kappa, a, b = np.broadcast_arrays(m, kappa, a, b)
+        return cls(np.stack([kappa * m, -0.5 * kappa, -(b + 0.5 * kappa * m**2), a - 0.5], axis=-1))
+
+    @property
+    def params(self):
+        """``(m, kappa, a, b)``."""
+        return self._params_of(self.eta)
+
+    @staticmethod
+    def T(z):
+        """``(tau mu, tau mu^2, tau, log tau)`` for ``z = (mu, tau)`` along the last axis."""
+        z = np.asarray(z, dtype=float)
+        mu, tau = z[..., 0], z[..., 1]
+        return np.stack([tau * mu, tau * mu**2, tau, np.log(tau)], axis=-1)
+
+    def log_base_measure(self, z):
+        """``log h(z) = 0``."""
+        return np.zeros(np.shape(z)[:-1])
+
+    def log_partition(self):
+        """``A = log Gamma(a) - a log b + log(2 pi / kappa) / 2``."""
+        _, kappa, a, b = self.params
+        return gammaln(a) - a * np.log(b) + 0.5 * (_LOG_2PI - np.log(kappa))
+
+    def mean_T(self):
+        """``grad A = (a m / b, a m^2 / b + 1 / kappa, a / b, psi(a) - log b)``."""
+        m, kappa, a, b = self.params
+        E_tau = a / b
+        return np.stack([E_tau * m, E_tau * m**2 + 1.0 / kappa, E_tau, digamma(a) - np.log(b)], axis=-1)
+
+    def sample(self, size=None, seed=None):
+        """Draws ``(mu, tau)`` of shape ``size + batch_shape + (2,)``."""
+        rng = check_seed(seed)
+        m, kappa, a, b = self.params
+        shape = _check_size(size) + self.batch_shape
+        tau = stats.gamma(a, scale=1.0 / b).rvs(size=shape, random_state=rng)
+        mu = stats.norm(m, 1.0 / np.sqrt(kappa * tau)).rvs(size=shape, random_state=rng)
+        return np.stack([mu, tau], axis=-1)
