@@ -133,6 +133,72 @@ def test_block_size_does_not_change_the_fit():
     np.testing.assert_allclose(a.phi, b.phi, atol=1e-12)
 
 
+def estep_by_scipy(x, m, s2):
+    """counts, sums, data of the E-step from scipy's softmax and logsumexp over (n, K) logits."""
+    log_w = -0.5 * ((x[:, None] - m[None, :]) ** 2 + s2[None, :])
+    phi = softmax(log_w, axis=1)
+    return phi, phi.sum(axis=0), x @ phi, logsumexp(log_w, axis=1).sum()
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 10_000])
+def test_estep_statistics_match_scipy_softmax_and_logsumexp(block):
+    rng = np.random.default_rng(11)
+    x, m, s2 = rng.normal(0, 4, 1000), rng.normal(0, 4, 6), rng.uniform(0.01, 2, 6)
+    phi, counts, sums, data = estep_by_scipy(x, m, s2)
+    out = np.empty_like(phi)
+    got = gmm._estep_statistics(x, m, s2, block, phi_out=out)
+    np.testing.assert_allclose(got[0], counts, rtol=1e-13)
+    np.testing.assert_allclose(got[1], sums, rtol=1e-13, atol=1e-13 * np.abs(x).sum())
+    np.testing.assert_allclose(got[2], data, rtol=1e-13)
+    np.testing.assert_allclose(out, phi, rtol=1e-13, atol=1e-300)
+
+
+def test_estep_rows_far_from_every_mean_are_shifted_not_lost():
+    # energies of about 50^2 / 2 and 1e4^2 / 2: exp(-energy) underflows to 0 for every k, so these
+    # rows must take the max-shifted path; the rest of the block must not be disturbed by it
+    rng = np.random.default_rng(12)
+    m, s2 = np.array([-2.0, 0.5, 3.0]), np.array([0.3, 0.2, 0.5])
+    x = np.concatenate([rng.normal(0, 2, 40), [55.0, -60.0, 1e4, -1e4, 40.0]])
+    x = rng.permutation(x)
+    energy = 0.5 * ((x[:, None] - m) ** 2 + s2)
+    assert np.sum(np.exp(-energy).sum(axis=1) < gmm._UNDERFLOW) == 5  # the path is exercised
+    phi, counts, sums, data = estep_by_scipy(x, m, s2)
+    for block in (4, 45):
+        out = np.empty_like(phi)
+        got = gmm._estep_statistics(x, m, s2, block, phi_out=out)
+        assert np.all(np.isfinite(out))
+        np.testing.assert_allclose(out, phi, rtol=1e-13, atol=1e-300)
+        np.testing.assert_allclose(got[0], counts, rtol=1e-13)
+        np.testing.assert_allclose(got[1], sums, rtol=1e-13)
+        np.testing.assert_allclose(got[2], data, rtol=1e-13)
+
+
+@pytest.mark.parametrize("tol, max_iter", [(1e-10, 1000), (0.0, 25), (1e-3, 1000), (1e-15, 3)])
+def test_returned_phi_is_the_optimum_for_the_returned_q_mu(tol, max_iter):
+    x = gmm.simulate(2000, 4, 10.0, seed=6).x
+    result = gmm.cavi(x, 4, 10.0, seed=1, tol=tol, max_iter=max_iter)
+    np.testing.assert_allclose(result.phi, gmm.update_assignments(x, result.m, result.s2), rtol=1e-13, atol=1e-300)
+    expected = gmm.elbo(x, result.phi, result.m, result.s2, 10.0)
+    np.testing.assert_allclose(result.elbo_trace[-1], expected, rtol=1e-12)
+
+
+def test_cavi_writes_phi_in_its_last_estep_not_in_an_extra_one(monkeypatch):
+    calls = []
+    estep = gmm._estep_statistics
+
+    def counting(x, m, s2, block, phi_out=None):
+        calls.append(phi_out is not None)
+        return estep(x, m, s2, block, phi_out=phi_out)
+
+    monkeypatch.setattr(gmm, "_estep_statistics", counting)
+    x = gmm.simulate(5000, 3, 25.0, seed=5).x
+    for kwargs in ({"tol": 1e-12}, {"tol": 0.0, "max_iter": 30}):
+        calls.clear()
+        result = gmm.cavi(x, 3, 25.0, seed=0, **kwargs)
+        # one E-step from the initial means, then one per iteration; only the last writes phi
+        assert len(calls) == result.n_iter + 1 and calls[-1] and sum(calls) == 1
+
+
 # --- the ELBO -------------------------------------------------------------------------------
 
 
