@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
-from scipy.special import gammaln, multigammaln
+from scipy.special import digamma, gammaln, multigammaln, softmax, xlogy
 from sklearn.datasets import load_iris
 from threadpoolctl import threadpool_limits
 
@@ -154,6 +154,58 @@ def test_e_step_matches_sklearn_predict_proba(faithful):
     ours = bg.fit(faithful, K, init_resp=resp0, max_iter=10, tol=0.0)
     est = sklearn_fit(faithful, resp0, bg.default_prior(faithful, K), max_iter=10, tol=0.0)
     np.testing.assert_allclose(bg.e_step(faithful, ours), est.predict_proba(faithful), rtol=1e-8, atol=1e-12)
+
+
+def _log_rho_by_formula(X, q):
+    """Bishop 10.46 with 10.64-10.66 written out: a loop over k, W_k and slogdet as given."""
+    D = q.D
+    cols = []
+    for k in range(q.K):
+        d = X - q.m[k]
+        e_logdet = sum(digamma(0.5 * (q.nu[k] - i)) for i in range(D)) + D * np.log(2.0) + np.linalg.slogdet(q.W[k])[1]
+        e_logpi = digamma(q.alpha[k]) - digamma(q.alpha.sum())
+        quad = D / q.beta[k] + q.nu[k] * np.einsum("ni,ij,nj->n", d, q.W[k], d)
+        cols.append(e_logpi + 0.5 * e_logdet - 0.5 * D * np.log(2 * np.pi) - 0.5 * quad)
+    return np.stack(cols, axis=1)
+
+
+@pytest.mark.parametrize("block", [1, 5, 64, 100_000])
+def test_blocked_e_step_matches_scipy_softmax_of_the_formula(block):
+    rng = np.random.default_rng(21)
+    X = rng.normal(0, 2, (700, 3)) + rng.normal(0, 4, (4, 3))[rng.integers(0, 4, 700)]
+    q = bg.fit(X, 4, init_resp=_random_resp(700, 4, seed=2), max_iter=3, tol=0.0)
+    r = softmax(_log_rho_by_formula(X, q), axis=1)
+    c = X.mean(axis=0)
+    out = np.empty((700, 4))
+    st, r_log_r = bg._e_step_blocked(np.ascontiguousarray((X - c).T), c, q, out, block=block)
+    np.testing.assert_allclose(out, r, rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(r_log_r, np.sum(xlogy(r, r)), rtol=1e-13)
+    Xs = X - c
+    np.testing.assert_allclose(st.N, r.sum(axis=0), rtol=1e-13)
+    np.testing.assert_allclose(st.Sx, r.T @ Xs, rtol=1e-13, atol=1e-13 * np.abs(Xs).sum())
+    np.testing.assert_allclose(st.Sxx, np.einsum("nk,ni,nj->kij", r, Xs, Xs), rtol=1e-13)
+    np.testing.assert_allclose(bg.e_step(X, q), r, rtol=1e-13, atol=1e-300)
+
+
+def test_fit_peak_memory_is_the_responsibilities_and_one_copy_of_the_data():
+    import tracemalloc
+
+    K, D = 8, 5
+    rng = np.random.default_rng(22)
+    X = rng.normal(0, 3, (K, D))[rng.integers(0, K, 80_000)] + rng.standard_normal((80_000, D))
+    resp0 = _random_resp(80_000, K, seed=3)
+    peaks = {}
+    for n in (20_000, 80_000):
+        prior = bg.default_prior(X[:n], K)
+        tracemalloc.start()
+        bg.fit(X[:n], K, prior=prior, init_resp=resp0[:n], max_iter=3, tol=0.0)
+        peaks[n] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    # per point: r_n (K floats) and x_n - c (D floats); a (K, D, N) intermediate would be K D
+    per_point = (peaks[80_000] - peaks[20_000]) / 60_000
+    assert per_point < 1.1 * 8 * (K + D)
+    block = 8 * bg._BLOCK * (K * D + D * D + 3 * K)  # the buffers of one block
+    assert peaks[20_000] < 8 * 20_000 * (K + D) + 2 * block
 
 
 # ------------------------------------------------------------------------------- ELBO

@@ -323,31 +323,92 @@ def expected_log_det_precision(nu, W):
     return _digamma_sum(nu, D) + D * np.log(2.0) + logdet
 
 
-def _log_rho(Xt, q):
-    """``log rho`` of eq. :eq:`bgmm-rho` (Bishop 10.46) from ``Xt = X.T``, shape (K, N); no loop over points.
+#: Points per block of the E-step.  The largest intermediate is the (K, D, block) array
+#: ``L_k^T (x_n - m_k)``: 640 kB at K = 8, D = 5, so a block stays in the L2 cache.
+_BLOCK = 2048
 
-    ``E[(x - mu_k)^T Lambda_k (x - mu_k)] = D / beta_k + nu_k |L_k^T (x - m_k)|^2`` (Bishop 10.64)
-    with ``W_k = L_k L_k^T``.  Components run along the first axis so that every reduction over
-    k combines K contiguous rows of length N.
+
+def _rho_constants(q, c):
+    """Per-component pieces of ``log rho`` (eq. :eq:`bgmm-rho`) for data shifted by ``c``.
+
+    Returns ``LT`` (K, D, D) with ``LT[k] = L_k^T`` where ``W_k = L_k L_k^T``, ``Lm`` (K, D) with
+    ``Lm[k] = L_k^T (m_k - c)``, ``per_k = E[log pi_k] + E[log |Lambda_k|] / 2 - D/2 log 2 pi
+    - D / (2 beta_k)`` and ``half_nu = nu_k / 2``.
     """
-    D = Xt.shape[0]
+    D = q.D
     L, logdet = _chol_logdet(q.W)
-    LT = L.transpose(0, 2, 1)
-    Y = LT @ Xt  # Y[k] = L_k^T x, shape (K, D, N)
-    Y -= np.einsum("kde,kd->ke", L, q.m)[:, :, None]
-    maha = np.einsum("kdn,kdn->kn", Y, Y)  # maha[k, n] = (x_n - m_k)^T W_k (x_n - m_k)
-    e_logdet = _digamma_sum(q.nu, D) + D * np.log(2.0) + logdet
+    LT = np.ascontiguousarray(L.transpose(0, 2, 1))
+    Lm = np.einsum("kde,kd->ke", L, q.m - c)
+    e_logdet = _digamma_sum(q.nu, D) + D * np.log(2.0) + logdet  # Bishop 10.65
     per_k = expected_log_weights(q.alpha) + 0.5 * e_logdet - 0.5 * D * _LOG_2PI - 0.5 * D / q.beta
-    return per_k[:, None] - 0.5 * q.nu[:, None] * maha
+    return LT, Lm, per_k, 0.5 * q.nu
 
 
-def _log_normalise(log_rho):
-    """``log r_kn = log rho_kn - log sum_j rho_jn`` for ``log_rho`` laid out as (K, N).
+def _block_stats(xb, r):
+    """``(N_k, sum_n r_nk x_n, sum_n r_nk vec(x_n x_n^T))`` of one block: ``xb`` (D, B), ``r`` (K, B)."""
+    D, B = xb.shape
+    xx = (xb[:, None, :] * xb[None, :, :]).reshape(D * D, B)  # xx[(d, e), n] = x_nd x_ne
+    return r.sum(axis=1), r @ xb.T, r @ xx.T
 
-    ``numpy.logaddexp.reduce`` rather than scipy.special.logsumexp: both are stable, and on an
-    N x K array scipy's array-API version costs several times the whole E step.
+
+def _stats_of(c, N, Sx, Sxx_flat):
+    K, D = Sx.shape
+    Sxx = Sxx_flat.reshape(K, D, D)
+    return _Stats(c=c, N=N, Sx=Sx, Sxx=0.5 * (Sxx + Sxx.transpose(0, 2, 1)))
+
+
+def _e_step_blocked(Xst, c, q, resp_out, block=_BLOCK):
+    """E step (eq. :eq:`bgmm-rho`, Bishop 10.46-10.49) fused with the statistics of the next M step.
+
+    ``Xst`` (D, N) holds the data shifted by ``c``, points along the second axis.  For each block
+    of points, ``log rho_kn`` comes from ``E[(x_n - mu_k)^T Lambda_k (x_n - mu_k)] = D / beta_k +
+    nu_k |L_k^T (x_n - m_k)|^2`` (eq. :eq:`bgmm-equad`, Bishop 10.64), the responsibilities
+    ``r_nk = exp(log rho_nk - max_j log rho_nj) / s_n`` with ``s_n = sum_k exp(log rho_nk -
+    max_j log rho_nj)`` (K exponentials and one log per point), written to ``resp_out`` (N, K).
+    The term ``sum_nk r_nk log r_nk`` of the ELBO (eq. :eq:`bgmm-elbo-qz`, Bishop 10.75) comes from
+    the same numbers, ``sum_nk r_nk (log rho_nk - max_j log rho_nj) - sum_n log s_n``, since each
+    row of ``r`` sums to one; no (N, K) logarithm is taken.  Memory beyond ``resp_out`` is a few
+    (K, D, block) buffers.
+
+    Returns
+    -------
+    stats : _Stats
+        ``N_k``, ``sum_n r_nk (x_n - c)``, ``sum_n r_nk (x_n - c)(x_n - c)^T``.
+    r_log_r : float
+        ``sum_nk r_nk log r_nk``.
     """
-    return log_rho - np.logaddexp.reduce(log_rho, axis=0)
+    D, N = Xst.shape
+    K = q.K
+    LT, Lm, per_k, half_nu = _rho_constants(q, c)
+    N_k, Sx, Sxx = np.zeros(K), np.zeros((K, D)), np.zeros((K, D * D))
+    r_log_r = 0.0
+    rows = min(block, N)
+    y_buf = np.empty((K, D, rows))
+    log_buf = np.empty((K, rows))
+    r_buf = np.empty((K, rows))
+    for start in range(0, N, rows):
+        xb = Xst[:, start : start + rows]
+        nb = xb.shape[1]
+        y = y_buf if nb == rows else np.empty((K, D, nb))
+        np.matmul(LT, xb, out=y)
+        y -= Lm[:, :, None]  # y[k, :, n] = L_k^T (x_n - m_k)
+        np.square(y, out=y)
+        log_rho = log_buf[:, :nb]
+        np.sum(y, axis=1, out=log_rho)  # (x_n - m_k)^T W_k (x_n - m_k)
+        log_rho *= -half_nu[:, None]
+        log_rho += per_k[:, None]  # log rho_kn, Bishop 10.46
+        log_rho -= log_rho.max(axis=0)
+        r = r_buf[:, :nb]
+        np.exp(log_rho, out=r)
+        row_sum = r.sum(axis=0)
+        r *= 1.0 / row_sum
+        r_log_r += float(np.einsum("kn,kn->", r, log_rho)) - float(np.sum(np.log(row_sum)))
+        resp_out[start : start + nb] = r.T
+        n_b, sx_b, sxx_b = _block_stats(xb, r)
+        N_k += n_b
+        Sx += sx_b
+        Sxx += sxx_b
+    return _stats_of(c, N_k, Sx, Sxx), r_log_r
 
 
 def _check_X(X, D=None):
@@ -392,7 +453,10 @@ def e_step(X, q):
     """
     q = _check_posterior(q)
     X = _check_X(X, q.D)
-    return np.exp(_log_normalise(_log_rho(X.T, q))).T
+    c = X.mean(axis=0)
+    resp = np.empty((X.shape[0], q.K))
+    _e_step_blocked(np.ascontiguousarray((X - c).T), c, q, resp)
+    return resp
 
 
 # --------------------------------------------------------------------------------------------
@@ -410,25 +474,22 @@ class _Stats:
     Sxx: np.ndarray
 
 
-def _outer_rows(Xs):
-    N, D = Xs.shape
-    return (Xs[:, :, None] * Xs[:, None, :]).reshape(N, D * D)
-
-
-def _stats(Xs, XX, c, resp_t):
-    """Statistics from responsibilities laid out as (K, N)."""
-    K = resp_t.shape[0]
-    D = Xs.shape[1]
-    N = resp_t.sum(axis=1)  # N_k = sum_n r_nk
-    Sx = resp_t @ Xs  # Sx[k] = sum_n r_nk x_n
-    Sxx = (resp_t @ XX).reshape(K, D, D)  # Sxx[k] = sum_n r_nk x_n x_n^T
-    return _Stats(c=c, N=N, Sx=Sx, Sxx=0.5 * (Sxx + Sxx.transpose(0, 2, 1)))
+def _stats_from_resp(Xst, c, resp, block=_BLOCK):
+    """Statistics of given responsibilities ``resp`` (N, K) for data ``Xst`` (D, N) shifted by ``c``."""
+    D, N = Xst.shape
+    K = resp.shape[1]
+    N_k, Sx, Sxx = np.zeros(K), np.zeros((K, D)), np.zeros((K, D * D))
+    for start in range(0, N, block):
+        n_b, sx_b, sxx_b = _block_stats(Xst[:, start : start + block], resp[start : start + block].T)
+        N_k += n_b
+        Sx += sx_b
+        Sxx += sxx_b
+    return _stats_of(c, N_k, Sx, Sxx)
 
 
 def _data_stats(X, resp):
     c = X.mean(axis=0)
-    Xs = X - c
-    return _stats(Xs, _outer_rows(Xs), c, resp.T)
+    return _stats_from_resp(np.ascontiguousarray((X - c).T), c, resp)
 
 
 def _m_step_from_stats(st, prior, reg_covar):
@@ -655,26 +716,23 @@ def fit(X, K, prior=None, init_resp=None, seed=None, max_iter=1000, tol=1e-6, re
         resp = _check_resp(init_resp, N, K, name="init_resp")
 
     c = X.mean(axis=0)
-    Xs = X - c
-    XX = _outer_rows(Xs)
-    Xt = np.ascontiguousarray(X.T)
-    resp_t = np.ascontiguousarray(resp.T)  # responsibilities as (K, N) inside the loop
-    q = _m_step_from_stats(_stats(Xs, XX, c, resp_t), prior, reg_covar)
+    Xst = np.ascontiguousarray((X - c).T)  # points along the second axis, shifted by their mean
+    q = _m_step_from_stats(_stats_from_resp(Xst, c, resp), prior, reg_covar)
+    resp = np.empty((N, K))
     trace = []
     converged = False
     for _ in range(max_iter):
-        log_resp_t = _log_normalise(_log_rho(Xt, q))
-        resp_t = np.exp(log_resp_t)
-        st = _stats(Xs, XX, c, resp_t)
+        st, r_log_r = _e_step_blocked(Xst, c, q, resp)
         q = _m_step_from_stats(st, prior, reg_covar)
-        value = _sum_terms(_elbo_terms_from_stats(st, float(np.sum(resp_t * log_resp_t)), q, prior))
+        value = _sum_terms(_elbo_terms_from_stats(st, r_log_r, q, prior))
         if not np.isfinite(value):
             raise FloatingPointError("the ELBO became non-finite; check the data and the prior")
         trace.append(value)
         if len(trace) > 1 and abs(trace[-1] - trace[-2]) < tol:
             converged = True
             break
-    return BayesGMMFit(alpha=q.alpha, beta=q.beta, m=q.m, nu=q.nu, W=q.W, resp=_readonly(resp_t.T),
+    resp.setflags(write=False)
+    return BayesGMMFit(alpha=q.alpha, beta=q.beta, m=q.m, nu=q.nu, W=q.W, resp=resp,
                        elbo_trace=_readonly(trace), n_iter=len(trace), converged=converged, prior=prior)
 
 
