@@ -140,26 +140,34 @@ def estep_by_scipy(x, m, s2):
     return phi, phi.sum(axis=0), x @ phi, logsumexp(log_w, axis=1).sum()
 
 
+def uses_the_product_form(x, m):
+    c = 0.5 * (x.min() + x.max())
+    return 0.5 * (x.max() - x.min()) + np.abs(m - c).max() <= gmm._PRODUCT_SCALE
+
+
 @pytest.mark.parametrize("block", [1, 7, 64, 10_000])
-def test_estep_statistics_match_scipy_softmax_and_logsumexp(block):
+@pytest.mark.parametrize("loc, scale, product", [(0.0, 4.0, True), (1e6, 2.0, True), (0.0, 300.0, False)])
+def test_estep_statistics_match_scipy_softmax_and_logsumexp(block, loc, scale, product):
     rng = np.random.default_rng(11)
-    x, m, s2 = rng.normal(0, 4, 1000), rng.normal(0, 4, 6), rng.uniform(0.01, 2, 6)
+    x, m, s2 = loc + rng.normal(0, scale, 1000), loc + rng.normal(0, scale, 6), rng.uniform(0.01, 2, 6)
+    assert uses_the_product_form(x, m) == product  # both ways of forming the exponent are tested
     phi, counts, sums, data = estep_by_scipy(x, m, s2)
     out = np.empty_like(phi)
     got = gmm._estep_statistics(x, m, s2, block, phi_out=out)
     np.testing.assert_allclose(got[0], counts, rtol=1e-13)
     np.testing.assert_allclose(got[1], sums, rtol=1e-13, atol=1e-13 * np.abs(x).sum())
     np.testing.assert_allclose(got[2], data, rtol=1e-13)
-    np.testing.assert_allclose(out, phi, rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(out, phi, rtol=1e-13, atol=1e-15)
 
 
-def test_estep_rows_far_from_every_mean_are_shifted_not_lost():
-    # energies of about 50^2 / 2 and 1e4^2 / 2: exp(-energy) underflows to 0 for every k, so these
-    # rows must take the max-shifted path; the rest of the block must not be disturbed by it
+@pytest.mark.parametrize("far, product", [([55.0, -60.0, 40.0, 48.0, -45.0], True), ([55.0, -60.0, 1e4, -1e4, 40.0], False)])
+def test_estep_rows_far_from_every_mean_are_shifted_not_lost(far, product):
+    # energies from about 40^2 / 2 to 1e4^2 / 2: the unshifted row sums underflow (to 0 or below
+    # _UNDERFLOW), so these rows must take the max-shifted path without disturbing the others
     rng = np.random.default_rng(12)
     m, s2 = np.array([-2.0, 0.5, 3.0]), np.array([0.3, 0.2, 0.5])
-    x = np.concatenate([rng.normal(0, 2, 40), [55.0, -60.0, 1e4, -1e4, 40.0]])
-    x = rng.permutation(x)
+    x = rng.permutation(np.concatenate([rng.normal(0, 2, 40), far]))
+    assert uses_the_product_form(x, m) == product
     energy = 0.5 * ((x[:, None] - m) ** 2 + s2)
     assert np.sum(np.exp(-energy).sum(axis=1) < gmm._UNDERFLOW) == 5  # the path is exercised
     phi, counts, sums, data = estep_by_scipy(x, m, s2)
@@ -167,7 +175,7 @@ def test_estep_rows_far_from_every_mean_are_shifted_not_lost():
         out = np.empty_like(phi)
         got = gmm._estep_statistics(x, m, s2, block, phi_out=out)
         assert np.all(np.isfinite(out))
-        np.testing.assert_allclose(out, phi, rtol=1e-13, atol=1e-300)
+        np.testing.assert_allclose(out, phi, rtol=1e-13, atol=1e-15)
         np.testing.assert_allclose(got[0], counts, rtol=1e-13)
         np.testing.assert_allclose(got[1], sums, rtol=1e-13)
         np.testing.assert_allclose(got[2], data, rtol=1e-13)

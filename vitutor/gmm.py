@@ -421,6 +421,11 @@ _BLOCK = 8192
 #: max-shift: above it the largest term is a normal float and every term within 1e-25 of it too.
 _UNDERFLOW = 2.0**-900
 
+#: The log-weights are one matrix product when ``max_i |x_i - c| + max_k |m_k - c|`` is at most
+#: this (``c`` the centre of the data's range): the product's rounding error in each exponent
+#: is then below ``eps * 256**2``, about 1.5e-11, and in practice far smaller.
+_PRODUCT_SCALE = 256.0
+
 
 def _estep_statistics(x, m, s2, block, phi_out=None):
     """E-step at q(mu) = N(m, s2), one cache-sized block at a time -- eq. :eq:`gmm-phi`.
@@ -430,19 +435,31 @@ def _estep_statistics(x, m, s2, block, phi_out=None):
     ``data = sum_i log sum_k exp(-((x_i - m_k)^2 + s2_k) / 2)``, the only data-dependent part of
     the ELBO when ``phi`` is the optimum (gmm-phi) for ``q(mu)`` -- eq. :eq:`gmm-elbo-collapsed`.
 
-    The exponent ``-energy[k, i] = -((x_i - m_k)^2 + s2_k) / 2`` is never positive, so the
-    softmax needs no max-shift against overflow: each (i, k) costs one subtraction, one square,
-    one subtraction, one exp and one addition into the row sum, in place on one (K, block) buffer
-    (scipy's ``softmax`` and ``logsumexp`` would allocate several n x K temporaries).  Only a row
-    far from every mean (``min_k energy[k, i]`` above ``900 log 2``, about 624) can underflow;
-    such rows are recomputed shifted by their minimum energy.  The difference ``x_i - m_k`` is formed before it
-    is squared, so ``phi`` keeps full relative accuracy however large ``|x_i|`` is.
+    With ``x`` and ``m`` shifted by the centre ``c`` of the data's range, the exponent
+    ``-energy[k, i] = -((x_i - m_k)^2 + s2_k) / 2`` is the product of the (K, 3) matrix
+    ``[m_k - c, -1/2, -((m_k - c)^2 + s2_k) / 2]`` with the (3, block) block
+    ``[x_i - c, (x_i - c)^2, 1]``: one pass writes the exponents of a block, then one exp, one
+    sum over k, and one small product for the statistics, in place on a (K, block) buffer that
+    stays in cache (scipy's ``softmax`` and ``logsumexp`` would allocate several n x K
+    temporaries).  Expanding the square loses about ``eps * (|x_i - c| + |m_k - c|)^2`` to
+    rounding, so when that scale exceeds ``_PRODUCT_SCALE`` the exponent is formed from the
+    difference ``x_i - m_k`` instead, exactly, at the cost of three passes.  The exponent is
+    never positive (beyond rounding), so the softmax needs no max-shift against overflow; only a row far from every
+    mean (``min_k energy[k, i]`` above ``900 log 2``, about 624) can underflow, and such rows are
+    recomputed shifted by their minimum energy.
     """
     K, n = m.size, x.size
     rows = min(block, n)
-    half = np.sqrt(0.5)
-    m_half = (half * m)[:, None]
-    neg_s2_half = (-0.5 * s2)[:, None]
+    c = 0.5 * (float(x.min()) + float(x.max()))
+    mc = m - c
+    product = 0.5 * (float(x.max()) - float(x.min())) + float(np.abs(mc).max()) <= _PRODUCT_SCALE
+    if product:
+        coef = np.column_stack([mc, np.full(K, -0.5), -0.5 * (mc**2 + s2)])
+        features = np.ones((3, rows))
+    else:
+        half = np.sqrt(0.5)
+        m_half = (half * m)[:, None]
+        neg_s2_half = (-0.5 * s2)[:, None]
     buf = np.empty((K, rows))
     inv_sum = np.empty((rows, 2))
     counts = np.zeros(K)
@@ -454,9 +471,15 @@ def _estep_statistics(x, m, s2, block, phi_out=None):
         # rho[k, i] = exp(-((x_i - m_k)^2 + s2_k) / 2): exp(E[mu_k] x_i - E[mu_k^2] / 2) of
         # eq. (gmm-phi) times exp(-x_i^2 / 2), a factor common to all k
         rho = buf[:, :nb]
-        np.subtract(half * xb, m_half, out=rho)
-        np.square(rho, out=rho)
-        np.subtract(neg_s2_half, rho, out=rho)
+        if product:
+            f = features[:, :nb]
+            np.subtract(xb, c, out=f[0])
+            np.square(f[0], out=f[1])
+            np.matmul(coef, f, out=rho)
+        else:
+            np.subtract(half * xb, m_half, out=rho)
+            np.square(rho, out=rho)
+            np.subtract(neg_s2_half, rho, out=rho)
         np.exp(rho, out=rho)
         row_sum = rho.sum(axis=0)
         if row_sum.min() < _UNDERFLOW:
