@@ -111,7 +111,8 @@ def test_svi_full_batch_unit_step_is_one_cavi_step():
     x = gmm.simulate(500, 4, 20.0, seed=11).x
     m0, _, _ = mixture_start(x, 4, 12)
     lam0 = ef.Gaussian.from_mean_var(m0, 1.0).eta
-    run = svi.svi(gmm.conjugate_form(4, 20.0), x, lam0, n_steps=1, batch_size=x.size, kappa=1.0, tau0=0.0)
+    model = gmm.conjugate_form(4, 20.0)
+    run = svi.svi(model, x, lam0, n_steps=1, batch_size=x.size, kappa=1.0, tau0=0.0, eval_every=1)
     assert run.rho[0] == 1.0
     one = gmm.cavi(x, 4, 20.0, init_phi=gmm.update_assignments(x, m0, np.ones(4)), max_iter=1)
     np.testing.assert_allclose(run.q.mean, one.m, rtol=1e-12)
@@ -126,7 +127,8 @@ def test_svi_reaches_the_cavi_optimum(seed):
     m0, _, phi0 = mixture_start(x, K, seed + 100)
     ref = gmm.cavi(x, K, prior_var, init_phi=phi0, tol=1e-12)
     lam0 = ef.Gaussian.from_mean_var(m0, 1.0).eta
-    run = svi.svi(gmm.conjugate_form(K, prior_var), x, lam0, n_steps=400, batch_size=500, kappa=0.6, tau0=10.0, seed=seed)
+    model = gmm.conjugate_form(K, prior_var)
+    run = svi.svi(model, x, lam0, n_steps=400, batch_size=500, kappa=0.6, tau0=10.0, seed=seed, eval_every=400)
     gap = (ref.elbo_trace[-1] - run.elbo_trace[-1]) / n
     assert abs(gap) < 1e-3, gap
     np.testing.assert_allclose(np.sort(run.q.mean), np.sort(ref.m), atol=0.05)
@@ -142,6 +144,9 @@ def test_svi_is_reproducible_from_its_seed():
     assert not np.array_equal(runs[0].lam, runs[2].lam)
     np.testing.assert_array_equal(runs[0].elbo_steps, [0, 10, 20, 30])
     assert runs[0].passes == pytest.approx(1.5)
+    silent = svi.svi(model, x, lam0, n_steps=30, batch_size=100, seed=4)
+    np.testing.assert_array_equal(silent.lam, runs[0].lam)
+    assert silent.elbo_trace.size == 0 and silent.elbo_steps.size == 0
 
 
 @settings(max_examples=30, deadline=None)

@@ -372,7 +372,7 @@ class SviResult:
 
     ``lam`` is the final natural parameter of ``q(beta)`` and ``q`` the distribution it defines;
     ``elbo_trace[j]`` is the full-data :func:`collapsed_elbo` after step ``elbo_steps[j]``
-    (step 0 is the initialisation); ``rho`` is the schedule used; ``passes`` the number of passes
+    (step 0 is the initialisation; both are empty when no evaluation was asked for); ``rho`` is the schedule used; ``passes`` the number of passes
     over the data the steps made (``n_steps * batch_size / n``).
     """
 
@@ -412,9 +412,9 @@ def svi(model, x, init_lam, n_steps, batch_size, kappa=0.7, tau0=1.0, seed=None,
     seed : int, numpy.random.Generator or None
         Randomness of the minibatches; the same seed gives the same run.
     eval_every : int or None
-        Evaluate the full-data ELBO at step 0, every ``eval_every`` steps and at the last step;
-        ``None`` evaluates it at step 0 and at the last step only (each evaluation is a pass over
-        the data).
+        Evaluate the full-data ELBO at step 0, every ``eval_every`` steps and at the last step
+        (each evaluation is a pass over the data); ``None`` never evaluates it (``elbo_trace``
+        is then empty), for timing the steps alone.
 
     Returns
     -------
@@ -431,7 +431,7 @@ def svi(model, x, init_lam, n_steps, batch_size, kappa=0.7, tau0=1.0, seed=None,
         eval_every = check_int(eval_every, "eval_every", 1)
     batches = minibatches(n, batch_size, seed)
     scale = n / batch_size
-    trace, at = [_collapsed_elbo(model, x, lam)], [0]
+    trace, at = ([], []) if eval_every is None else ([_collapsed_elbo(model, x, lam)], [0])
     for t in range(1, n_steps + 1):
         idx = next(batches)
         xb = x if batch_size == n else x[idx]
@@ -440,7 +440,7 @@ def svi(model, x, init_lam, n_steps, batch_size, kappa=0.7, tau0=1.0, seed=None,
         lam_hat = model.alpha + scale * stats
         r = rho[t - 1]
         lam = (1.0 - r) * lam + r * lam_hat
-        if t == n_steps or (eval_every is not None and t % eval_every == 0):
+        if eval_every is not None and (t == n_steps or t % eval_every == 0):
             trace.append(_collapsed_elbo(model, x, lam))
             at.append(t)
     q = model.family(lam)
