@@ -1,29 +1,41 @@
 """Run every benchmark: ``python -m bench`` (what ``make bench`` calls) from the repository root.
 
-Each module ``bench/bench_*.py`` exposes ``main()``, which measures and prints its own ratios.
-Modules run in name order, one after the other, so their timings do not compete.
+Each module ``bench/bench_*.py`` exposes ``main(report)`` and reports through the sections of a
+:class:`bench._harness.Report` (see that module).  Modules run in name order, one after the other,
+all with every BLAS and OpenMP thread pool limited to one thread, so that neither side of a
+comparison gains or loses from threads competing on a shared machine.  The text goes to stdout
+and, with the same figures as JSON, to ``_build/bench/`` (``bench.json``, ``bench.txt`` and
+timestamped copies of both).  ``python -m bench gmm`` runs only the modules whose name contains
+``gmm``.
 """
 
 import importlib
 import pathlib
 import sys
-import time
+
+from threadpoolctl import threadpool_limits
 
 
-def main():
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
     here = pathlib.Path(__file__).resolve().parent
-    root = str(here.parent)
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    modules = sorted(p.stem for p in here.glob("bench_*.py"))
+    root = here.parent
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    from bench._harness import Report
+
+    modules = sorted(p.stem for p in here.glob("bench_*.py") if not argv or any(a in p.stem for a in argv))
     if not modules:
         print("no bench/bench_*.py modules found")
         return
-    for name in modules:
-        print(f"== {name}", flush=True)
-        start = time.perf_counter()
-        importlib.import_module(f"bench.{name}").main()
-        print(f"== {name} done in {time.perf_counter() - start:.1f} s\n", flush=True)
+    loaded = [importlib.import_module(f"bench.{name}") for name in modules]  # load BLAS, OpenMP first
+    with threadpool_limits(1):
+        report = Report()
+        report.header()
+        for module in loaded:
+            module.main(report)
+    path = report.write(root / "_build" / "bench")
+    print(f"figures written to {path} (and {path.with_suffix('.txt').name})")
 
 
 if __name__ == "__main__":
