@@ -172,6 +172,7 @@ class Report:
     def __init__(self):
         self.env = environment()
         self.sections = []
+        self.errors = []
         self.lines = []
 
     def header(self):
@@ -208,13 +209,21 @@ class Report:
             self.sections.append(s)
             self.lines.extend(s.lines)
 
+    def error(self, module, text):
+        """Record that ``module`` failed (a check that did not hold, or an exception)."""
+        self.errors.append({"module": module, "traceback": text})
+        line = f"== {module} FAILED:\n{text}"
+        self.lines.append(line)
+        print(line, flush=True)
+
     def write(self, directory):
         """Write ``bench.json`` and ``bench.txt`` (and timestamped copies) into ``directory``."""
         self.env["load_average_end"] = list(os.getloadavg())
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         stamp = self.env["time_utc"].replace(":", "").replace("-", "").split("+")[0]
-        payload = json.dumps({"environment": self.env, "sections": [s.record for s in self.sections]}, indent=1)
+        payload = json.dumps({"environment": self.env, "sections": [s.record for s in self.sections],
+                              "errors": self.errors}, indent=1)
         text = "\n".join(self.lines) + f"\nload average at the end: {self.env['load_average_end']}\n"
         for name in ("bench", f"bench-{stamp}"):
             (directory / f"{name}.json").write_text(payload)
