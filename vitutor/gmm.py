@@ -315,8 +315,9 @@ def update_assignments(x, m, s2):
 
     ``phi_ik`` is proportional to ``exp(E[mu_k] x_i - E[mu_k^2] / 2)`` with ``E[mu_k] = m_k`` and
     ``E[mu_k^2] = s2_k + m_k^2``.  It is evaluated as ``exp(-((x_i - m_k)^2 + s2_k) / 2)``, which
-    differs by the factor ``exp(-x_i^2 / 2)`` common to all ``k`` and so gives the same ``phi``
-    without cancellation when ``|x_i|`` is large.
+    differs by the factor ``exp(-x_i^2 / 2)`` common to all ``k`` and so gives the same ``phi``,
+    with ``x`` and ``m`` first shifted to the centre of the data's range, so that large ``|x_i|``
+    cost no accuracy (the E-step's docstring bounds the rounding).
 
     Parameters
     ----------
