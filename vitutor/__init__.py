@@ -3,7 +3,8 @@
 One module per model or idea, following the book: :mod:`vitutor.discrete` (chapter 2),
 :mod:`vitutor.meanfield` (chapter 3), :mod:`vitutor.gmm` (chapters 1 and 4),
 :mod:`vitutor.bayes_gmm` (chapter 4b), :mod:`vitutor.normal_gamma` (chapter 5),
-:mod:`vitutor.expfam` and :mod:`vitutor.svi` (chapter 6).
+:mod:`vitutor.expfam` and :mod:`vitutor.svi` (chapter 6); :mod:`vitutor.scale` (the Dask appendix)
+is imported on request (``from vitutor import scale``), so that ``import vitutor`` does not load Dask.
 Nothing in the package prints; every random function takes a ``seed``.
 """
 

@@ -264,10 +264,20 @@ def global_step(model, x, lam):
     return model.alpha + stats
 
 
+def _elbo_of(model, lam, local):
+    # eq. (ef-collapsed): the data part (summed local terms) minus KL(q(beta | lam) || p(beta | alpha))
+    return float(local) - float(np.sum(model.family(lam).kl(model.family(model.alpha))))
+
+
+def _natural_step(model, lam, stats, scale, rho):
+    # eq. (ef-svi-step): lam + rho (lam_hat - lam), lam_hat = alpha + (n/|B|) sum_{i in B} E[t_i]
+    lam_hat = model.alpha + scale * stats
+    return (1.0 - rho) * lam + rho * lam_hat
+
+
 def _collapsed_elbo(model, x, lam):
-    q_beta = model.family(lam)
-    _, local = model.local_step(x, q_beta.mean_T())
-    return float(local) - float(np.sum(q_beta.kl(model.family(model.alpha))))
+    _, local = model.local_step(x, model.family(lam).mean_T())
+    return _elbo_of(model, lam, local)
 
 
 def collapsed_elbo(model, x, lam):
@@ -436,10 +446,7 @@ def svi(model, x, init_lam, n_steps, batch_size, kappa=0.7, tau0=1.0, seed=None,
         idx = next(batches)
         xb = x if batch_size == n else x[idx]
         stats, _ = model.local_step(xb, model.family(lam).mean_T())
-        # noisy natural gradient: lam_hat - lam with lam_hat = alpha + (n/|B|) sum_{i in B} E[t_i]
-        lam_hat = model.alpha + scale * stats
-        r = rho[t - 1]
-        lam = (1.0 - r) * lam + r * lam_hat
+        lam = _natural_step(model, lam, stats, scale, rho[t - 1])
         if eval_every is not None and (t == n_steps or t % eval_every == 0):
             trace.append(_collapsed_elbo(model, x, lam))
             at.append(t)

@@ -1,0 +1,360 @@
+r"""CAVI and SVI for a conditionally conjugate model over a Dask array -- appendix "Beyond one machine".
+
+The global update of chapter 6, ``lam = alpha + sum_i E[t(z_i, x_i)]`` (eq. :eq:`ef-global-update`),
+and the data part of the collapsed ELBO (eq. :eq:`ef-collapsed`) are sums over data points, so
+they are sums over the chunks of a ``dask.array`` (eq. :eq:`scale-map-reduce`).  Each iteration
+here maps the model's own local step (:attr:`vitutor.svi.ConjugateModel.local_step`, for the
+mixture the blocked E-step of :func:`vitutor.gmm.cavi`) over the chunks where they live and adds
+up ``alpha.size + 1`` numbers per chunk; the data never move and never come back to the client.
+
+Anything that talks to a ``distributed.Client`` works: a ``LocalCluster`` on a laptop, or
+``Client("tcp://scheduler:8786")`` on a real cluster.  This is the only module of ``vitutor`` that
+imports Dask.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import dask
+import dask.array as da
+import numpy as np
+from distributed import Client
+
+from ._validate import check_int, check_nonnegative, check_positive
+from .expfam import ExponentialFamily
+from .svi import ConjugateModel, SviResult, _check_batch_size, _check_lam, _elbo_of, _natural_step, minibatches, step_sizes
+
+__all__ = [
+    "CaviResult",
+    "from_npy",
+    "simulate_mixture",
+    "check_finite",
+    "local_sums",
+    "cavi",
+    "svi",
+]
+
+
+def _check_client(client):
+    if not isinstance(client, Client):
+        raise TypeError(f"client must be a distributed.Client, got {type(client).__name__}")
+    if client.status != "running":
+        raise ValueError(f"client must be connected to a running scheduler; its status is {client.status!r}")
+    return client
+
+
+def _check_array(x):
+    if not isinstance(x, da.Array):
+        raise TypeError(f"x must be a dask.array.Array, got {type(x).__name__}")
+    if x.ndim < 1 or x.shape[0] < 1:
+        raise ValueError(f"x must have a non-empty first axis of data points, got shape {x.shape}")
+    if any(np.isnan(s) for s in x.shape):
+        raise ValueError("x must have known chunk sizes (call x.compute_chunk_sizes())")
+    if any(len(c) != 1 for c in x.chunks[1:]):
+        raise ValueError(f"x must be chunked along its first axis (data points) only, got chunks {x.chunks}")
+    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
+        raise TypeError(f"x must hold real numbers, got dtype {x.dtype}")
+    return x
+
+
+def _offsets(x):
+    return np.concatenate([[0], np.cumsum(x.chunks[0])])
+
+
+def from_npy(path, chunk_size):
+    """A lazy ``dask.array`` over a ``.npy`` file, each chunk read by the task that needs it.
+
+    The file is opened with ``numpy.load(..., mmap_mode="r")`` inside each task, so nothing is read
+    on the client, and a chunk lost with a worker is read again from the file when Dask recomputes
+    it.  The file must be readable at the same path from every worker.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.npy`` file whose first axis indexes data points.
+    chunk_size : int
+        Rows per chunk.
+
+    Returns
+    -------
+    dask.array.Array
+    """
+    path = os.fspath(path)
+    chunk_size = check_int(chunk_size, "chunk_size", 1)
+    header = np.load(path, mmap_mode="r")
+    n, shape, dtype = header.shape[0], header.shape[1:], header.dtype
+    del header
+    starts = range(0, n, chunk_size)
+    parts = [
+        da.from_delayed(dask.delayed(_read_rows)(path, a, min(a + chunk_size, n)),
+                        shape=(min(a + chunk_size, n) - a,) + shape, dtype=dtype)
+        for a in starts
+    ]
+    return da.concatenate(parts, axis=0)
+
+
+def _read_rows(path, start, stop):
+    return np.array(np.load(path, mmap_mode="r")[start:stop])
+
+
+def simulate_mixture(n, K, prior_var, chunk_size, seed=0):
+    """Chapter 4's mixture, generated lazily chunk by chunk from a seed -- eq. :eq:`gmm-model`.
+
+    The ``K`` means are drawn on the client with ``numpy.random.default_rng(seed)``; the assignments
+    and the noise are Dask random arrays seeded from the same ``seed``, so every chunk is a
+    deterministic function of ``(seed, chunk)``: nothing of size ``n`` exists on the client, and a
+    chunk lost with a worker is recomputed identically from its lineage.
+
+    Parameters
+    ----------
+    n, K : int
+        Data points and components.
+    prior_var : float
+        Prior variance of the means, ``> 0``.
+    chunk_size : int
+        Points per chunk.
+    seed : int
+        Source of all randomness.
+
+    Returns
+    -------
+    x : dask.array.Array, shape (n,)
+    mu : numpy.ndarray, shape (K,)
+    """
+    n = check_int(n, "n", 1)
+    K = check_int(K, "K", 1)
+    prior_var = check_positive(prior_var, "prior_var")
+    chunk_size = check_int(chunk_size, "chunk_size", 1)
+    seed = check_int(seed, "seed", 0)
+    mu = np.random.default_rng(seed).normal(0.0, np.sqrt(prior_var), size=K)
+    rng = da.random.default_rng(seed)
+    c = rng.integers(0, K, size=n, chunks=chunk_size)
+    x = da.map_blocks(np.take, mu, c, dtype=float) + rng.standard_normal(n, chunks=chunk_size)
+    return x, mu
+
+
+def _chunk_flags(block):
+    return np.array([np.all(np.isfinite(block))])
+
+
+def check_finite(client, x):
+    """Refuse ``x`` if any chunk holds NaN or inf, naming the first such chunk and its rows.
+
+    One pass over the data on the workers; one boolean per chunk comes back.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    x : dask.array.Array
+
+    Raises
+    ------
+    ValueError
+        ``"x: chunk j (rows a..b-1) contains NaN or inf"``.
+    """
+    client = _check_client(client)
+    x = _check_array(x)
+    flat = x.reshape(x.shape[0], -1) if x.ndim > 1 else x
+    flags = client.compute(flat.map_blocks(_chunk_flags, chunks=(1,), drop_axis=list(range(1, flat.ndim)),
+                                           dtype=bool)).result()
+    bad = np.flatnonzero(~flags)
+    if bad.size:
+        j = int(bad[0])
+        off = _offsets(x)
+        raise ValueError(f"x: chunk {j} (rows {off[j]}..{off[j + 1] - 1}) contains NaN or inf; "
+                         f"{bad.size} of {flags.size} chunks do")
+
+
+def _block_sums(block, local_step, mean_T, rows=None):
+    # one chunk's (sum_i E[t(z_i, x_i)], sum_i local ELBO terms), flattened into alpha.size + 1 numbers
+    part = block if rows is None else block[rows]
+    stats, local = local_step(np.asarray(part, dtype=float), mean_T)
+    return np.concatenate([np.ravel(stats), [float(local)]])
+
+
+def _sum_parts(*parts):
+    return np.sum(np.stack(parts), axis=0)
+
+
+def _map_reduce(client, model, x, mean_T, rows_by_chunk=None):
+    blocks = x.to_delayed().ravel()
+    if rows_by_chunk is None:
+        parts = [dask.delayed(_block_sums, pure=False)(b, model.local_step, mean_T) for b in blocks]
+    else:
+        parts = [dask.delayed(_block_sums, pure=False)(blocks[j], model.local_step, mean_T, rows)
+                 for j, rows in rows_by_chunk]
+    total = client.compute(dask.delayed(_sum_parts, pure=False)(*parts)).result()
+    return total[:-1].reshape(model.alpha.shape), float(total[-1])
+
+
+def local_sums(client, model, x, lam):
+    """``sum_i E[t(z_i, x_i)]`` and the data part of the ELBO, one map over the chunks of ``x`` and a sum
+    -- eq. :eq:`scale-map-reduce`.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    model : vitutor.svi.ConjugateModel
+    x : dask.array.Array
+        Chunked along its first axis only.
+    lam : array_like or ExponentialFamily
+        Natural parameter of ``q(beta)``.
+
+    Returns
+    -------
+    stats : numpy.ndarray
+        Shaped like ``model.alpha``.
+    local_elbo : float
+    """
+    client = _check_client(client)
+    model = _check_model(model)
+    x = _check_array(x)
+    lam = _check_lam(model, lam)
+    return _map_reduce(client, model, x, model.family(lam).mean_T())
+
+
+def _check_model(model):
+    if not isinstance(model, ConjugateModel):
+        raise TypeError(f"model must be a vitutor.svi.ConjugateModel, got {type(model).__name__}")
+    return model
+
+
+@dataclass(frozen=True)
+class CaviResult:
+    """Output of :func:`cavi`: ``lam`` and ``q`` (the global factor), ``elbo_trace[t]`` the collapsed
+    ELBO after iteration ``t + 1``, ``n_iter`` and ``converged``."""
+
+    lam: np.ndarray
+    q: ExponentialFamily
+    elbo_trace: np.ndarray
+    n_iter: int
+    converged: bool
+
+
+def cavi(client, model, x, init_lam, max_iter=1000, tol=1e-10, check=True, callback=None):
+    """CAVI over a Dask array: one map-reduce per iteration -- eqs. :eq:`ef-global-update`, :eq:`scale-map-reduce`.
+
+    A first pass at ``init_lam`` gives the local optima and ``lam_1 = alpha + sum_i E[t_i]``; then
+    iteration ``t`` maps the local step at ``lam_t`` over the chunks, records the collapsed ELBO
+    ``L(lam_t)`` (eq. :eq:`ef-collapsed`) from the same pass, and sets ``lam_{t+1}``.  For the
+    mixture this is :func:`vitutor.gmm.cavi` started from the responsibilities that ``init_lam``
+    implies, with the sums taken in a different order.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    model : vitutor.svi.ConjugateModel
+    x : dask.array.Array
+        The data, chunked along the first axis only, ideally persisted on the workers
+        (``x = client.persist(x)``).
+    init_lam : array_like or ExponentialFamily
+        Initial natural parameter of ``q(beta)``.
+    max_iter : int
+        Maximum number of iterations.
+    tol : float
+        Stop when an iteration raises the ELBO by at most ``tol * |ELBO|``.
+    check : bool
+        First refuse data with NaN or inf (:func:`check_finite`, one extra pass).
+    callback : callable, optional
+        ``callback(t, lam)`` after iteration ``t`` (progress, checkpoints).
+
+    Returns
+    -------
+    CaviResult
+    """
+    client = _check_client(client)
+    model = _check_model(model)
+    x = _check_array(x)
+    lam = _check_lam(model, init_lam, "init_lam")
+    max_iter = check_int(max_iter, "max_iter", 1)
+    tol = check_nonnegative(tol, "tol")
+    if check:
+        check_finite(client, x)
+    stats, _ = _map_reduce(client, model, x, model.family(lam).mean_T())
+    trace = []
+    converged = False
+    for t in range(1, max_iter + 1):
+        lam = model.alpha + stats
+        stats, local = _map_reduce(client, model, x, model.family(lam).mean_T())
+        trace.append(_elbo_of(model, lam, local))
+        if callback is not None:
+            callback(t, lam)
+        if len(trace) > 1 and trace[-1] - trace[-2] <= tol * abs(trace[-1]):
+            converged = True
+            break
+    q = model.family(lam)
+    elbo_trace = np.asarray(trace)
+    elbo_trace.setflags(write=False)
+    return CaviResult(lam=q.eta, q=q, elbo_trace=elbo_trace, n_iter=len(trace), converged=converged)
+
+
+def svi(client, model, x, init_lam, n_steps, batch_size, kappa=0.7, tau0=1.0, seed=None, eval_every=None,
+        check=True, callback=None):
+    """Stochastic VI over a Dask array -- algorithm :prf:ref:`ef-svi`.
+
+    The minibatches are those of :func:`vitutor.svi.minibatches` with the same ``seed`` (distinct
+    indices into all ``n`` rows), so a run reproduces the in-memory :func:`vitutor.svi.svi` step for
+    step.  Each step sends every chunk that holds rows of the batch the row numbers it holds;
+    the chunk computes the local step on those rows where it lives and returns its sums.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    model : vitutor.svi.ConjugateModel
+    x : dask.array.Array
+        The data, chunked along the first axis only.
+    init_lam : array_like or ExponentialFamily
+    n_steps, batch_size : int
+    kappa, tau0 : float
+        ``rho_t = (t + tau0)^(-kappa)``, ``kappa`` in ``(0.5, 1]``.
+    seed : int, numpy.random.Generator or None
+    eval_every : int or None
+        As in :func:`vitutor.svi.svi` (each evaluation is one map-reduce over all the data).
+    check : bool
+        First refuse data with NaN or inf.
+    callback : callable, optional
+        ``callback(t, lam)`` after step ``t``.
+
+    Returns
+    -------
+    vitutor.svi.SviResult
+    """
+    client = _check_client(client)
+    model = _check_model(model)
+    x = _check_array(x)
+    n = x.shape[0]
+    lam = _check_lam(model, init_lam, "init_lam").copy()
+    rho = step_sizes(n_steps, kappa, tau0)
+    n_steps = rho.size
+    batch_size = _check_batch_size(batch_size, n)
+    if eval_every is not None:
+        eval_every = check_int(eval_every, "eval_every", 1)
+    if check:
+        check_finite(client, x)
+    offsets = _offsets(x)
+    batches = minibatches(n, batch_size, seed)
+    scale = n / batch_size
+
+    def full_elbo(lam):
+        return _elbo_of(model, lam, _map_reduce(client, model, x, model.family(lam).mean_T())[1])
+
+    trace, at = ([], []) if eval_every is None else ([full_elbo(lam)], [0])
+    for t in range(1, n_steps + 1):
+        idx = next(batches)
+        chunk_of = np.searchsorted(offsets, idx, side="right") - 1
+        rows_by_chunk = [(int(j), idx[chunk_of == j] - offsets[j]) for j in np.unique(chunk_of)]
+        stats, _ = _map_reduce(client, model, x, model.family(lam).mean_T(), rows_by_chunk)
+        lam = _natural_step(model, lam, stats, scale, rho[t - 1])
+        if callback is not None:
+            callback(t, lam)
+        if eval_every is not None and (t == n_steps or t % eval_every == 0):
+            trace.append(full_elbo(lam))
+            at.append(t)
+    q = model.family(lam)
+    elbo_trace, elbo_steps = np.asarray(trace), np.asarray(at)
+    for arr in (elbo_trace, elbo_steps, rho):
+        arr.setflags(write=False)
+    return SviResult(lam=q.eta, q=q, elbo_trace=elbo_trace, elbo_steps=elbo_steps, rho=rho, n_steps=n_steps,
+                     batch_size=batch_size, kappa=float(kappa), tau0=float(tau0), passes=n_steps * batch_size / n)
