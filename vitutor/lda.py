@@ -1,0 +1,661 @@
+r"""Latent Dirichlet allocation by mean-field variational inference -- chapter 7.
+
+The model (eq. :eq:`lda-model`), with ``K`` topics over a vocabulary of ``V`` word types::
+
+    beta_k  ~ Dirichlet(eta 1_V),            k = 1..K     (topics)
+    theta_d ~ Dirichlet(alpha 1_K),          d = 1..D     (topic proportions)
+    z_dn | theta_d ~ Categorical(theta_d),   n = 1..N_d   (topic of a token)
+    w_dn | z_dn, beta ~ Categorical(beta_{z_dn})          (the token)
+
+and the mean-field family ``q(beta | lam) prod_d q(theta_d | gamma_d) prod_dn q(z_dn | phi_dn)``
+with Dirichlet factors for ``beta_k`` (parameter ``lam[k]``) and ``theta_d`` (``gamma[d]``) and
+categorical ones for the tokens.  Documents are rows of a document-term matrix ``X`` of counts
+``n_dw`` (a ``scipy.sparse`` CSR matrix).
+
+The E-step never stores ``phi``.  With ``exp E[log theta_dk]`` (a ``D x K`` table) and
+``exp E[log beta_kw]`` (``K x V``), the optimal ``phi_dwk`` is their product over the normaliser
+``norm_dw = sum_k exp E[log theta_dk] exp E[log beta_kw]`` (eq. :eq:`lda-phi`), and both the
+``gamma`` update and the sufficient statistics of ``lam`` are sparse products weighted by
+``n_dw / norm_dw`` (eqs. :eq:`lda-implicit-gamma`, :eq:`lda-implicit-sstats`).  The E-step runs
+on all documents of a block at once; a document whose ``gamma`` has converged leaves the active
+set.  Memory is ``O(nnz + K V + D K)``: blocks of documents bound the ``nnz x K`` work arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import digamma
+
+from ._validate import as_float_array, check_int, check_nonnegative, check_positive, check_seed
+from .expfam import Dirichlet
+from .svi import minibatches, step_sizes
+
+__all__ = [
+    "Corpus",
+    "simulate_corpus",
+    "check_counts",
+    "expected_log",
+    "e_step",
+    "elbo",
+    "perplexity",
+    "transform",
+    "BatchResult",
+    "batch_vb",
+    "OnlineResult",
+    "online_vb",
+]
+
+#: Nonzeros per block of documents in the E-step: bounds the ``nnz x K`` work arrays.
+BLOCK_NNZ = 2**16
+_TINY = np.finfo(float).tiny
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def check_counts(X, name="X"):
+    """A document-term matrix of counts: CSR float64, sorted indices, no stored zeros.
+
+    Accepts a ``scipy.sparse`` matrix or array, or a dense 2-D array.  Counts must be finite,
+    non-negative integers; there must be at least one document, one word type and one token.
+    All-zero documents are allowed (their ``gamma`` stays at the prior ``alpha``).
+    """
+    if sp.issparse(X):
+        if X.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (documents x words), got shape {X.shape}")
+        dtype = X.dtype
+        if dtype == bool or not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)):
+            raise TypeError(f"{name} must hold real counts, got dtype {dtype}")
+        X = sp.csr_matrix(X, dtype=np.float64, copy=True)
+    else:
+        arr = as_float_array(X, name)
+        if arr.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (documents x words), got shape {arr.shape}")
+        X = sp.csr_matrix(arr)
+    D, V = X.shape
+    if D == 0:
+        raise ValueError(f"{name} must hold at least one document, got shape {X.shape}")
+    if V == 0:
+        raise ValueError(f"{name} must have a vocabulary of at least one word type, got shape {X.shape}")
+    X.sum_duplicates()
+    data = X.data
+    if not np.all(np.isfinite(data)):
+        raise ValueError(f"{name} must not contain NaN or inf")
+    if np.any(data < 0):
+        raise ValueError(f"{name} must hold non-negative counts, got minimum {data.min():g}")
+    if np.any(data != np.round(data)):
+        raise ValueError(f"{name} must hold integer counts, got a non-integer entry")
+    X.eliminate_zeros()
+    if X.nnz == 0:
+        raise ValueError(f"{name} has no tokens: every document is empty")
+    X.sort_indices()
+    return X
+
+
+def _check_lam(lam, V=None, name="lam"):
+    arr = as_float_array(lam, name)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D (K, V) array, got shape {arr.shape}")
+    if V is not None and arr.shape[1] != V:
+        raise ValueError(f"{name} must have V = {V} columns (the vocabulary of X), got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise ValueError(f"{name} must be finite and > 0 (Dirichlet parameters)")
+    return arr
+
+
+def _check_gamma(gamma, D, K, name="gamma"):
+    arr = as_float_array(gamma, name)
+    if arr.shape != (D, K):
+        raise ValueError(f"{name} must have shape ({D}, {K}), got {arr.shape}")
+    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise ValueError(f"{name} must be finite and > 0 (Dirichlet parameters)")
+    return arr
+
+
+def _check_vocabulary(X, lam, name="X"):
+    if X.shape[1] != lam.shape[1]:
+        raise ValueError(
+            f"{name} has {X.shape[1]} columns but the topics lam have a vocabulary of {lam.shape[1]} words: "
+            "the vocabulary sizes must match"
+        )
+
+
+def _check_e_step_options(tol, max_iter):
+    return check_nonnegative(tol, "e_step_tol"), check_int(max_iter, "e_step_max_iter", 1)
+
+
+# --------------------------------------------------------------------------- simulation
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A corpus drawn from the model: counts ``X`` (CSR, ``D x V``), the true ``beta`` (``K x V``)
+    and ``theta`` (``D x K``) it was drawn with."""
+
+    X: sp.csr_matrix
+    beta: np.ndarray
+    theta: np.ndarray
+
+
+def simulate_corpus(D, V, K, alpha, eta, doc_length, seed=None):
+    """Draw a corpus from LDA's generative process -- eq. :eq:`lda-model`.
+
+    Every document has ``doc_length`` tokens.  Tokens are drawn topic by topic (the topic counts of
+    a document are multinomial in ``theta_d``, the words of topic ``k`` categorical in ``beta_k``),
+    so memory is ``O(D K + K V + tokens)``, never ``D x V``.
+
+    Parameters
+    ----------
+    D, V, K : int
+        Documents, word types, topics (each ``>= 1``).
+    alpha, eta : float
+        Symmetric Dirichlet concentrations of ``theta_d`` and ``beta_k`` (``> 0``).
+    doc_length : int
+        Tokens per document, ``>= 1``.
+    seed : int, numpy.random.Generator or None
+
+    Returns
+    -------
+    Corpus
+    """
+    D, V, K = check_int(D, "D", 1), check_int(V, "V", 1), check_int(K, "K", 1)
+    alpha, eta = check_positive(alpha, "alpha"), check_positive(eta, "eta")
+    doc_length = check_int(doc_length, "doc_length", 1)
+    rng = check_seed(seed)
+    beta = rng.dirichlet(np.full(V, eta), size=K)
+    theta = rng.dirichlet(np.full(K, alpha), size=D)
+    topic_counts = rng.multinomial(doc_length, theta)  # (D, K): tokens of each topic per document
+    rows, cols = [], []
+    for k in range(K):
+        n_k = topic_counts[:, k]
+        rows.append(np.repeat(np.arange(D), n_k))
+        cols.append(rng.choice(V, size=int(n_k.sum()), p=beta[k]))
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    X = sp.csr_matrix((np.ones(rows.size, dtype=np.int64), (rows, cols)), shape=(D, V))
+    X.sum_duplicates()
+    return Corpus(X=X, beta=beta, theta=theta)
+
+
+# --------------------------------------------------------------------------- E-step
+
+
+def expected_log(conc):
+    """``E[log theta_k] = psi(conc_k) - psi(sum_k conc_k)`` along the last axis -- eq. :eq:`lda-elog`.
+
+    The Dirichlet's ``grad A`` (:meth:`vitutor.expfam.Dirichlet.mean_T`), without its validation.
+    """
+    return digamma(conc) - digamma(conc.sum(axis=-1, keepdims=True))
+
+
+def _blocks(docs, indptr, max_nnz):
+    """Consecutive runs of ``docs`` whose nonzeros add up to about ``max_nnz`` each."""
+    ends = np.cumsum(indptr[docs + 1] - indptr[docs])
+    cuts = np.searchsorted(ends, np.arange(max_nnz, ends[-1], max_nnz), side="left") + 1
+    return [b for b in np.split(docs, cuts) if b.size]
+
+
+def _e_step_block(X, docs, exp_elog_beta_T, alpha, gamma_docs, tol, max_iter, sstats_T):
+    """Coordinate ascent in (phi, gamma) for the documents ``docs`` (all non-empty) at once.
+
+    Returns their final gamma and the inner iterations each took; adds
+    ``sum_d (n_dw / norm_dw) exp E[log theta_dk]`` into ``sstats_T[w, k]`` when it is given.
+    """
+    sub = X[docs]
+    lens = np.diff(sub.indptr)
+    cols, cnts = sub.indices, sub.data
+    eb = exp_elog_beta_T[cols]  # (nnz, K): exp E[log beta_{k, w}] at each nonzero (d, w)
+    g = gamma_docs.copy()
+    et = np.exp(expected_log(g))  # exp E[log theta_dk]
+    norm = np.einsum("ik,ik->i", np.repeat(et, lens, axis=0), eb) + _TINY  # norm_dw, eq. (lda-phi)
+    out_gamma = np.empty_like(g)
+    out_iter = np.empty(len(docs), dtype=np.int64)
+    active = np.arange(len(docs))
+    for it in range(1, max_iter + 1):
+        indptr = np.concatenate(([0], np.cumsum(lens)))
+        weights = sp.csr_matrix((cnts / norm, np.arange(cnts.size), indptr), shape=(lens.size, cnts.size))
+        g_new = alpha + et * (weights @ eb)  # gamma_dk = alpha + sum_w n_dw phi_dwk, eq. (lda-implicit-gamma)
+        et = np.exp(expected_log(g_new))
+        norm = np.einsum("ik,ik->i", np.repeat(et, lens, axis=0), eb) + _TINY
+        done = np.mean(np.abs(g_new - g), axis=1) < tol
+        if it == max_iter:
+            done[:] = True
+        g = g_new
+        if done.any():
+            out_gamma[active[done]] = g[done]
+            out_iter[active[done]] = it
+            nz_done = np.repeat(done, lens)
+            if sstats_T is not None:
+                # sstats_T[w, k] += sum_{d done} (n_dw / norm_dw) exp E[log theta_dk]
+                r = sp.csr_matrix((cnts[nz_done] / norm[nz_done], cols[nz_done],
+                                   np.concatenate(([0], np.cumsum(lens[done])))),
+                                  shape=(int(done.sum()), exp_elog_beta_T.shape[0]))
+                sstats_T += r.T @ et[done]
+            if done.all():
+                break
+            keep, nz_keep = ~done, ~nz_done
+            active, g, et, lens = active[keep], g[keep], et[keep], lens[keep]
+            cols, cnts, eb, norm = cols[nz_keep], cnts[nz_keep], eb[nz_keep], norm[nz_keep]
+    return out_gamma, out_iter
+
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _gamma_sweep(indptr, indices, data, eb_T, docs, et, alpha, g_out):  # pragma: no cover - compiled
+    """One (phi, gamma) update of the documents ``docs``: the compiled twin of the numpy sweep.
+
+    For document ``d = docs[i]``: ``norm_w = sum_k et[i, k] eb_T[w, k]`` at each of its words,
+    then ``g_out[i, k] = alpha + et[i, k] sum_w (n_dw / norm_w) eb_T[w, k]`` (eq. lda-implicit-gamma).
+    """
+    K = et.shape[1]
+    acc = np.empty(K)
+    e = np.empty(K)
+    for i in range(docs.size):
+        d = docs[i]
+        for k in range(K):
+            acc[k] = 0.0
+            e[k] = et[i, k]
+        for j in range(indptr[d], indptr[d + 1]):
+            row = eb_T[indices[j]]
+            norm = 0.0
+            for k in range(K):
+                norm += e[k] * row[k]
+            r = data[j] / (norm + 2.2250738585072014e-308)
+            for k in range(K):
+                acc[k] += r * row[k]
+        for k in range(K):
+            g_out[i, k] = alpha + e[k] * acc[k]
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _add_sstats(indptr, indices, data, eb_T, docs, et, sstats_T):  # pragma: no cover - compiled
+    """``sstats_T[w, k] += (n_dw / norm_dw) et[i, k]`` for ``d = docs[i]`` (eq. lda-implicit-sstats)."""
+    K = et.shape[1]
+    for i in range(docs.size):
+        d = docs[i]
+        for j in range(indptr[d], indptr[d + 1]):
+            w = indices[j]
+            norm = 0.0
+            for k in range(K):
+                norm += et[i, k] * eb_T[w, k]
+            r = data[j] / (norm + 2.2250738585072014e-308)
+            for k in range(K):
+                sstats_T[w, k] += r * et[i, k]
+
+
+def _e_step_compiled(X, docs, exp_elog_beta_T, alpha, gamma_docs, tol, max_iter, sstats_T):
+    """The same iteration as :func:`_e_step_block`, its sparse sweeps compiled (numba).
+
+    Vectorised across the active documents like the numpy version (``digamma`` and the stopping
+    rule on an ``active x K`` array per sweep); the nonzeros are read in place from ``X``, so it
+    needs no ``nnz x K`` work array and no copies when documents leave the active set.
+    """
+    indptr, indices, data = X.indptr, X.indices, X.data
+    g = gamma_docs.copy()
+    et = np.exp(expected_log(g))
+    out_gamma = np.empty_like(g)
+    out_iter = np.empty(len(docs), dtype=np.int64)
+    active = np.arange(len(docs))
+    g_new = np.empty_like(g)
+    for it in range(1, max_iter + 1):
+        _gamma_sweep(indptr, indices, data, exp_elog_beta_T, docs[active], et, alpha, g_new)
+        et = np.exp(expected_log(g_new))
+        done = np.mean(np.abs(g_new - g), axis=1) < tol
+        if it == max_iter:
+            done[:] = True
+        g, g_new = g_new, g
+        if done.any():
+            out_gamma[active[done]] = g[done]
+            out_iter[active[done]] = it
+            if sstats_T is not None:
+                _add_sstats(indptr, indices, data, exp_elog_beta_T, docs[active[done]], et[done], sstats_T)
+            if done.all():
+                break
+            keep = ~done
+            active, g, et = active[keep], g[keep], et[keep]
+            g_new = np.empty_like(g)
+    return out_gamma, out_iter
+
+
+def _e_step(X, lam, alpha, gamma0, tol, max_iter, sstats=True, compiled=True):
+    D, V = X.shape
+    exp_elog_beta = np.exp(expected_log(lam))
+    exp_elog_beta_T = np.ascontiguousarray(exp_elog_beta.T)
+    gamma = np.array(gamma0, dtype=np.float64, copy=True)
+    n_iter = np.zeros(D, dtype=np.int64)
+    lengths = np.diff(X.indptr)
+    gamma[lengths == 0] = alpha  # an empty document keeps the prior: gamma_d = alpha
+    docs = np.flatnonzero(lengths)
+    sstats_T = np.zeros((V, lam.shape[0])) if sstats else None
+    if compiled:
+        gamma[docs], n_iter[docs] = _e_step_compiled(X, docs, exp_elog_beta_T, alpha, gamma[docs], tol,
+                                                     max_iter, sstats_T)
+    else:
+        for block in _blocks(docs, X.indptr, BLOCK_NNZ):
+            gamma[block], n_iter[block] = _e_step_block(X, block, exp_elog_beta_T, alpha, gamma[block], tol,
+                                                        max_iter, sstats_T)
+    if not sstats:
+        return gamma, None, n_iter
+    # sstats[k, w] = sum_d n_dw phi_dwk = exp E[log beta_kw] sum_d (n_dw / norm_dw) exp E[log theta_dk]
+    return gamma, exp_elog_beta * sstats_T.T, n_iter
+
+
+def e_step(X, lam, alpha, gamma0=None, tol=1e-3, max_iter=100):
+    """The local step: optimal ``gamma`` and the expected counts for ``lam`` -- eqs. :eq:`lda-phi`,
+    :eq:`lda-gamma`, with ``phi`` implicit (eqs. :eq:`lda-implicit-gamma`, :eq:`lda-implicit-sstats`).
+
+    For every document, alternate ``phi_dwk ∝ exp(E[log theta_dk] + E[log beta_kw])`` and
+    ``gamma_dk = alpha + sum_w n_dw phi_dwk`` until the mean absolute change of ``gamma_d`` is
+    below ``tol`` (scikit-learn's and gensim's rule) or ``max_iter`` iterations.  The last ``phi``
+    is the optimum for the returned ``gamma``.
+
+    Parameters
+    ----------
+    X : sparse or dense (D, V) counts
+    lam : array_like, shape (K, V)
+        Parameters of ``q(beta_k)``, ``> 0``.
+    alpha : float
+        Concentration of ``theta_d``'s prior, ``> 0``.
+    gamma0 : array_like, shape (D, K), optional
+        Starting point (default: all ones, as scikit-learn's ``transform``).
+    tol : float
+        Tolerance on the mean absolute change of ``gamma_d``, ``>= 0``.
+    max_iter : int
+        Iterations per document, ``>= 1``.
+
+    Returns
+    -------
+    gamma : numpy.ndarray, shape (D, K)
+    sstats : numpy.ndarray, shape (K, V)
+        ``sum_d n_dw phi_dwk``; the global update is ``lam = eta + sstats`` (eq. :eq:`lda-lambda`).
+    n_iter : numpy.ndarray of int, shape (D,)
+        Inner iterations each document took (0 for an empty document).
+    """
+    X = check_counts(X)
+    lam = _check_lam(lam)
+    _check_vocabulary(X, lam)
+    alpha = check_positive(alpha, "alpha")
+    tol, max_iter = _check_e_step_options(tol, max_iter)
+    gamma0 = np.ones((X.shape[0], lam.shape[0])) if gamma0 is None else _check_gamma(gamma0, X.shape[0], lam.shape[0], "gamma0")
+    return _e_step(X, lam, alpha, gamma0, tol, max_iter)
+
+
+def transform(X, lam, alpha, gamma0=None, tol=1e-3, max_iter=100):
+    """``gamma`` for (new) documents ``X`` under fixed topics ``lam`` -- eq. :eq:`lda-gamma`.
+
+    The E-step of :func:`e_step` without the sufficient statistics.  ``X`` must have the
+    vocabulary of ``lam`` (``lam.shape[1]`` columns).  Returns the Dirichlet parameters
+    ``gamma`` (shape ``(D, K)``); ``gamma / gamma.sum(1)`` are the expected topic proportions.
+    """
+    X = check_counts(X)
+    lam = _check_lam(lam)
+    _check_vocabulary(X, lam)
+    alpha = check_positive(alpha, "alpha")
+    tol, max_iter = _check_e_step_options(tol, max_iter)
+    gamma0 = np.ones((X.shape[0], lam.shape[0])) if gamma0 is None else _check_gamma(gamma0, X.shape[0], lam.shape[0], "gamma0")
+    return _e_step(X, lam, alpha, gamma0, tol, max_iter, sstats=False)[0]
+
+
+# --------------------------------------------------------------------------- ELBO
+
+
+def _log_norm(X, elog_theta, elog_beta):
+    """``sum_dw n_dw log sum_k exp(E[log theta_dk] + E[log beta_kw])``, blockwise, max-shifted."""
+    shift_t = elog_theta.max(axis=1)
+    shift_b = elog_beta.max(axis=0)
+    et = np.exp(elog_theta - shift_t[:, None])
+    eb_T = np.ascontiguousarray(np.exp(elog_beta - shift_b).T)
+    total = 0.0
+    docs = np.flatnonzero(np.diff(X.indptr))
+    for block in _blocks(docs, X.indptr, BLOCK_NNZ):
+        sub = X[block]
+        lens = np.diff(sub.indptr)
+        norm = np.einsum("ik,ik->i", np.repeat(et[block], lens, axis=0), eb_T[sub.indices])
+        logs = np.log(norm) + np.repeat(shift_t[block], lens) + shift_b[sub.indices]
+        total += float(sub.data @ logs)
+    return total
+
+
+def _elbo(X, gamma, lam, alpha, eta):
+    K, V = lam.shape
+    elog_theta, elog_beta = expected_log(gamma), expected_log(lam)
+    words = _log_norm(X, elog_theta, elog_beta)  # E[log p(w, z | theta, beta)] - E[log q(z)] at optimal phi
+    # E[log p(theta_d | alpha)] - E[log q(theta_d | gamma_d)] = (alpha - gamma_d) . E[log theta_d] - A(alpha) + A(gamma_d)
+    a_alpha = Dirichlet.from_concentration(np.full(K, alpha)).log_partition()
+    theta = np.sum((alpha - gamma) * elog_theta) + np.sum(Dirichlet(gamma - 1.0).log_partition()) - gamma.shape[0] * a_alpha
+    a_eta = Dirichlet.from_concentration(np.full(V, eta)).log_partition()
+    beta = np.sum((eta - lam) * elog_beta) + np.sum(Dirichlet(lam - 1.0).log_partition()) - K * a_eta
+    return float(words + theta + beta)
+
+
+def elbo(X, gamma, lam, alpha, eta):
+    """The ELBO at ``(gamma, lam)`` with ``phi`` at its optimum -- eq. :eq:`lda-elbo`.
+
+    Every term is kept, the Dirichlet normalisers ``A(alpha) = K log Gamma(alpha) - log Gamma(K alpha)``
+    and ``A(eta)`` included, so the value is a lower bound on ``log p(X | alpha, eta)``:
+
+    ``sum_dw n_dw log sum_k exp(E[log theta_dk] + E[log beta_kw])``
+    ``+ sum_d [(alpha - gamma_d) . E[log theta_d] + A(gamma_d) - A(alpha 1_K)]``
+    ``+ sum_k [(eta - lam_k) . E[log beta_k] + A(lam_k) - A(eta 1_V)]``.
+
+    Parameters
+    ----------
+    X : sparse or dense (D, V) counts
+    gamma : array_like, shape (D, K)
+    lam : array_like, shape (K, V)
+    alpha, eta : float
+        Prior concentrations, ``> 0``.
+
+    Returns
+    -------
+    float
+    """
+    X = check_counts(X)
+    lam = _check_lam(lam)
+    _check_vocabulary(X, lam)
+    gamma = _check_gamma(gamma, X.shape[0], lam.shape[0])
+    return _elbo(X, gamma, lam, check_positive(alpha, "alpha"), check_positive(eta, "eta"))
+
+
+def perplexity(X, lam, alpha, eta, gamma=None, tol=1e-3, max_iter=100):
+    """``exp(-ELBO / tokens)`` -- eq. :eq:`lda-perplexity`: an upper bound on the perplexity.
+
+    Because the ELBO is a lower bound on ``log p(X)``, this exceeds the model's true perplexity
+    ``exp(-log p(X) / tokens)``.  The same quantity as scikit-learn's ``perplexity`` (its bound
+    with the ``beta`` terms included, unscaled).  Without ``gamma``, it is computed by
+    :func:`transform` from all-ones, as scikit-learn does.
+    """
+    X = check_counts(X)
+    lam = _check_lam(lam)
+    _check_vocabulary(X, lam)
+    alpha, eta = check_positive(alpha, "alpha"), check_positive(eta, "eta")
+    if gamma is None:
+        tol, max_iter = _check_e_step_options(tol, max_iter)
+        gamma = _e_step(X, lam, alpha, np.ones((X.shape[0], lam.shape[0])), tol, max_iter, sstats=False)[0]
+    else:
+        gamma = _check_gamma(gamma, X.shape[0], lam.shape[0])
+    return float(np.exp(-_elbo(X, gamma, lam, alpha, eta) / X.data.sum()))
+
+
+# --------------------------------------------------------------------------- batch VB
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Output of :func:`batch_vb`.
+
+    ``lam`` (``K x V``) and ``gamma`` (``D x K``) are the final variational parameters, ``gamma``
+    from the last E-step; ``elbo_trace[i]`` is :func:`elbo` after iteration ``i + 1`` (empty when
+    ``tol`` is None); ``e_step_iters[i]`` the mean inner iterations per non-empty document in
+    iteration ``i + 1``.
+    """
+
+    lam: np.ndarray
+    gamma: np.ndarray
+    elbo_trace: np.ndarray
+    e_step_iters: np.ndarray
+    n_iter: int
+    converged: bool
+    alpha: float
+    eta: float
+
+
+def _init(X, K, alpha, eta, seed, lam0):
+    X = check_counts(X)
+    K = check_int(K, "K", 1)
+    alpha, eta = check_positive(alpha, "alpha"), check_positive(eta, "eta")
+    rng = check_seed(seed)
+    D, V = X.shape
+    if lam0 is None:
+        lam = rng.gamma(100.0, 0.01, size=(K, V))  # scikit-learn's and Hoffman's initialisation
+    else:
+        lam = _check_lam(lam0, V, "lam0").copy()
+        if lam.shape[0] != K:
+            raise ValueError(f"lam0 must have K = {K} rows, got shape {lam.shape}")
+    gamma = rng.gamma(100.0, 0.01, size=(D, K))
+    return X, K, alpha, eta, rng, lam, gamma
+
+
+def batch_vb(X, K, alpha, eta, seed=None, lam0=None, max_iter=100, tol=1e-6, e_step_tol=1e-3,
+             e_step_max_iter=100, warm_start=False):
+    """Batch variational Bayes for LDA (variational EM over ``lam``) -- algorithm :prf:ref:`lda-batch`.
+
+    Each iteration runs the E-step over all documents (eqs. :eq:`lda-phi`, :eq:`lda-gamma`), each
+    started from its previous ``gamma`` (warm start), then sets ``lam = eta + sum_d n_dw phi_dwk``
+    (eq. :eq:`lda-lambda`).  With E-steps run to convergence, the ELBO never decreases.
+
+    Parameters
+    ----------
+    X : sparse or dense (D, V) counts
+        Document-term matrix of non-negative integer counts.  Empty documents are allowed.
+    K : int
+        Number of topics, ``>= 1``.
+    alpha, eta : float
+        Symmetric prior concentrations of ``theta_d`` and ``beta_k``, ``> 0``.
+    seed : int, numpy.random.Generator or None
+        For the initial ``lam`` (unless ``lam0`` is given) and ``gamma``: Gamma(100, 1/100) draws.
+    lam0 : array_like, shape (K, V), optional
+        Initial ``lam``.
+    max_iter : int
+        Outer iterations, ``>= 1``.
+    tol : float or None
+        Stop when the relative change of the ELBO is below ``tol``; None evaluates no ELBO and
+        runs ``max_iter`` iterations.
+    e_step_tol, e_step_max_iter
+        The inner stopping rule of :func:`e_step`.
+
+    Returns
+    -------
+    BatchResult
+    """
+    X, K, alpha, eta, rng, lam, gamma = _init(X, K, alpha, eta, seed, lam0)
+    max_iter = check_int(max_iter, "max_iter", 1)
+    tol = None if tol is None else check_nonnegative(tol, "tol")
+    e_tol, e_max = _check_e_step_options(e_step_tol, e_step_max_iter)
+    nonempty = np.diff(X.indptr) > 0
+    trace, inner = [], []
+    converged = False
+    for it in range(1, max_iter + 1):
+        if not warm_start and it > 1:
+            gamma = rng.gamma(100.0, 0.01, size=gamma.shape)
+        gamma, sstats, n_inner = _e_step(X, lam, alpha, gamma, e_tol, e_max)
+        lam = eta + sstats  # lam_kw = eta + sum_d n_dw phi_dwk
+        inner.append(float(n_inner[nonempty].mean()))
+        if tol is not None:
+            trace.append(_elbo(X, gamma, lam, alpha, eta))
+            if it > 1 and abs(trace[-1] - trace[-2]) <= tol * abs(trace[-2]):
+                converged = True
+                break
+    return BatchResult(lam=lam, gamma=gamma, elbo_trace=np.asarray(trace), e_step_iters=np.asarray(inner),
+                       n_iter=it, converged=converged, alpha=alpha, eta=eta)
+
+
+# --------------------------------------------------------------------------- online VB
+
+
+@dataclass(frozen=True)
+class OnlineResult:
+    """Output of :func:`online_vb`.
+
+    ``lam`` is the final topic parameter; ``gamma`` comes from a full E-step at that ``lam`` after
+    the last step.  ``elbo_trace[j]`` is the full-corpus :func:`elbo` after step ``elbo_steps[j]``
+    (step 0 is the initialisation; empty without ``eval_every``).  ``rho`` is the schedule,
+    ``passes`` the documents processed over ``D``.
+    """
+
+    lam: np.ndarray
+    gamma: np.ndarray
+    elbo_trace: np.ndarray
+    elbo_steps: np.ndarray
+    rho: np.ndarray
+    n_steps: int
+    batch_size: int
+    kappa: float
+    tau0: float
+    passes: float
+    alpha: float
+    eta: float
+
+
+def online_vb(X, K, alpha, eta, batch_size, n_steps, kappa=0.7, tau0=10.0, seed=None, lam0=None,
+              e_step_tol=1e-3, e_step_max_iter=100, eval_every=None, warm_start=False):
+    """Online variational Bayes for LDA (Hoffman et al. 2010): chapter 6's SVI -- algorithm :prf:ref:`lda-online`.
+
+    Step ``t`` draws a minibatch ``B`` of distinct documents (:func:`vitutor.svi.minibatches`),
+    runs the E-step on it (warm-started from the documents' last ``gamma``), and moves
+    ``lam <- (1 - rho_t) lam + rho_t (eta + (D / |B|) sum_{d in B} n_dw phi_dwk)`` with
+    ``rho_t = (t + tau0)^(-kappa)`` (:func:`vitutor.svi.step_sizes`) -- eq. :eq:`lda-online-step`.
+
+    Parameters
+    ----------
+    X, K, alpha, eta, seed, lam0, e_step_tol, e_step_max_iter
+        As in :func:`batch_vb`.
+    batch_size : int
+        Documents per minibatch, in ``1..D``.
+    n_steps : int
+        Number of steps, ``>= 1``.
+    kappa : float
+        Forgetting rate in ``(0.5, 1]``.
+    tau0 : float
+        Delay, ``>= 0``.
+    eval_every : int, optional
+        Evaluate the full-corpus ELBO (after a full E-step, not part of the algorithm) at step 0
+        and every ``eval_every`` steps.
+
+    Returns
+    -------
+    OnlineResult
+    """
+    X, K, alpha, eta, rng, lam, gamma = _init(X, K, alpha, eta, seed, lam0)
+    n_steps = check_int(n_steps, "n_steps", 1)
+    rho = step_sizes(n_steps, kappa, tau0)
+    kappa, tau0 = float(kappa), float(tau0)
+    D = X.shape[0]
+    batches = minibatches(D, batch_size, seed=rng)
+    e_tol, e_max = _check_e_step_options(e_step_tol, e_step_max_iter)
+    if eval_every is not None:
+        eval_every = check_int(eval_every, "eval_every", 1)
+    trace, at = [], []
+
+    def evaluate(t):
+        g = _e_step(X, lam, alpha, gamma, e_tol, e_max, sstats=False)[0]
+        trace.append(_elbo(X, g, lam, alpha, eta))
+        at.append(t)
+
+    if eval_every is not None:
+        evaluate(0)
+    for t in range(1, n_steps + 1):
+        idx = next(batches)
+        if not warm_start:
+            gamma[idx] = rng.gamma(100.0, 0.01, size=(idx.size, K))
+        gamma[idx], sstats, _ = _e_step(X[idx], lam, alpha, gamma[idx], e_tol, e_max)
+        lam = (1.0 - rho[t - 1]) * lam + rho[t - 1] * (eta + (D / idx.size) * sstats)
+        if eval_every is not None and t % eval_every == 0:
+            evaluate(t)
+    gamma = _e_step(X, lam, alpha, gamma, e_tol, e_max, sstats=False)[0]
+    return OnlineResult(lam=lam, gamma=gamma, elbo_trace=np.asarray(trace), elbo_steps=np.asarray(at, dtype=int),
+                        rho=rho, n_steps=n_steps, batch_size=int(batch_size), kappa=kappa, tau0=tau0,
+                        passes=n_steps * int(batch_size) / D, alpha=alpha, eta=eta)
