@@ -507,7 +507,7 @@ def _init(X, K, alpha, eta, seed, lam0):
     X = check_counts(X)
     K = check_int(K, "K", 1)
     alpha, eta = check_positive(alpha, "alpha"), check_positive(eta, "eta")
-    rng = check_seed(seed)
+    rng = seed if isinstance(seed, np.random.RandomState) else check_seed(seed)
     D, V = X.shape
     if lam0 is None:
         lam = rng.gamma(100.0, 0.01, size=(K, V))  # scikit-learn's and Hoffman's initialisation
@@ -535,12 +535,18 @@ def batch_vb(X, K, alpha, eta, seed=None, lam0=None, max_iter=100, tol=1e-6, e_s
         Number of topics, ``>= 1``.
     alpha, eta : float
         Symmetric prior concentrations of ``theta_d`` and ``beta_k``, ``> 0``.
-    seed : int, numpy.random.Generator or None
-        For the initial ``lam`` (unless ``lam0`` is given) and ``gamma``: Gamma(100, 1/100) draws.
+    seed : int, numpy.random.Generator, numpy.random.RandomState or None
+        For the initial ``lam`` (unless ``lam0`` is given) and each E-step's initial ``gamma``:
+        Gamma(100, 1/100) draws, in scikit-learn's order, so that a ``RandomState`` in the state
+        scikit-learn's leaves after drawing its initial ``lam`` reproduces its ``gamma`` draws.
     lam0 : array_like, shape (K, V), optional
         Initial ``lam``.
     max_iter : int
         Outer iterations, ``>= 1``.
+    warm_start : bool
+        Start each E-step from the previous ``gamma`` instead of fresh draws.  Coordinate ascent
+        proper (the ELBO can only rise), but it tends to stay near the first iterations' poor
+        assignments; fresh draws, as in Hoffman et al. and scikit-learn, find better optima.
     tol : float or None
         Stop when the relative change of the ELBO is below ``tol``; None evaluates no ELBO and
         runs ``max_iter`` iterations.
@@ -611,8 +617,8 @@ def online_vb(X, K, alpha, eta, batch_size, n_steps, kappa=0.7, tau0=10.0, seed=
 
     Parameters
     ----------
-    X, K, alpha, eta, seed, lam0, e_step_tol, e_step_max_iter
-        As in :func:`batch_vb`.
+    X, K, alpha, eta, seed, lam0, e_step_tol, e_step_max_iter, warm_start
+        As in :func:`batch_vb` (the minibatches are drawn with the same generator).
     batch_size : int
         Documents per minibatch, in ``1..D``.
     n_steps : int
@@ -634,7 +640,8 @@ def online_vb(X, K, alpha, eta, batch_size, n_steps, kappa=0.7, tau0=10.0, seed=
     rho = step_sizes(n_steps, kappa, tau0)
     kappa, tau0 = float(kappa), float(tau0)
     D = X.shape[0]
-    batches = minibatches(D, batch_size, seed=rng)
+    batch_rng = np.random.default_rng(rng.randint(2**31)) if isinstance(rng, np.random.RandomState) else rng
+    batches = minibatches(D, batch_size, seed=batch_rng)
     e_tol, e_max = _check_e_step_options(e_step_tol, e_step_max_iter)
     if eval_every is not None:
         eval_every = check_int(eval_every, "eval_every", 1)
