@@ -123,3 +123,31 @@ def check_distribution_rows(p, name, shape=None, atol=1e-8):
         worst = float(np.max(np.abs(sums - 1.0)))
         raise ValueError(f"{name} rows must sum to one (largest deviation {worst:.3g})")
     return arr
+
+
+def check_design(X, name="X", n_cols=None):
+    """A design matrix: a finite real 2-D array with at least one row (and ``n_cols`` columns)."""
+    arr = check_data(X, name, ndim=2)
+    if arr.shape[1] < 1 or (n_cols is not None and arr.shape[1] != n_cols):
+        want = "at least one column" if n_cols is None else f"{n_cols} columns"
+        raise ValueError(f"{name} must have {want}, got shape {arr.shape}")
+    return arr
+
+
+def check_targets(t, n, name="t"):
+    """Real targets, one per row of the design matrix: a finite 1-D array of length ``n``."""
+    arr = check_data(t, name)
+    if arr.shape[0] != n:
+        raise ValueError(f"{name} must have one entry per row of the design matrix ({n}), got {arr.shape[0]}")
+    return arr
+
+
+def check_binary_labels(t, n, name="t"):
+    """Class labels in {0, 1}, one per row of the design matrix, returned as float64."""
+    arr = np.asarray(t)
+    if arr.dtype == bool:
+        arr = arr.astype(np.float64)
+    arr = check_targets(arr, n, name)
+    if not np.all((arr == 0) | (arr == 1)):
+        raise ValueError(f"{name} must hold labels in {{0, 1}}, got values {np.unique(arr)[:5]}")
+    return arr
