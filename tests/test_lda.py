@@ -280,7 +280,7 @@ def gensim_fit(X, lam0, alpha, eta, passes, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.update(corpus, passes=passes, **kw)
-    return model.state.get_lambda()
+    return model.state.get_lambda(), model, corpus
 
 
 def peers_rng(lam0):
@@ -343,7 +343,7 @@ def test_batch_vb_matches_gensim_batch_within_one_percent(peer_corpus):
     X, K, lam0 = peer_corpus
     # gensim's batch mode (update_every=0) with decay=0 makes rho = 1: lam = eta + sstats, as here
     ours = lda.batch_vb(X, K, 0.1, 0.05, seed=peers_rng(lam0), lam0=lam0, max_iter=40, tol=None)
-    lam_g = gensim_fit(X, lam0, 0.1, 0.05, passes=40, update_every=0, chunksize=X.shape[0], decay=0.0)
+    lam_g, _, _ = gensim_fit(X, lam0, 0.1, 0.05, passes=40, update_every=0, chunksize=X.shape[0], decay=0.0)
     p_ours, p_g = lda.perplexity(X, ours.lam, 0.1, 0.05), lda.perplexity(X, lam_g, 0.1, 0.05)
     assert abs(p_ours / p_g - 1) < 0.01
     assert abs(p_ours / p_g - 1) < 1e-3  # the same gamma draws; gensim's E-step differs in its details
@@ -354,9 +354,21 @@ def test_online_vb_matches_gensim_online_within_two_percent(peer_corpus):
     D, B, passes = X.shape[0], 64, 10
     ours = lda.online_vb(X, K, 0.1, 0.05, batch_size=B, n_steps=passes * D // B, kappa=0.7, tau0=10.0, seed=6,
                          lam0=lam0)
-    lam_g = gensim_fit(X, lam0, 0.1, 0.05, passes=passes, update_every=1, chunksize=B, decay=0.7, offset=10.0)
+    lam_g, _, _ = gensim_fit(X, lam0, 0.1, 0.05, passes=passes, update_every=1, chunksize=B, decay=0.7, offset=10.0)
     p_ours, p_g = lda.perplexity(X, ours.lam, 0.1, 0.05), lda.perplexity(X, lam_g, 0.1, 0.05)
     assert abs(p_ours / p_g - 1) < 0.02
+
+
+def test_gensims_per_word_bound_is_minus_log_of_our_perplexity(peer_corpus):
+    """gensim reports ``log_perplexity``, the ELBO per token in nats, and logs ``2 ** -bound`` as a
+    "perplexity estimate", which mixes bases; ``exp(-bound)`` is the perplexity bound compared here."""
+    X, K, lam0 = peer_corpus
+    lam_g, model, corpus = gensim_fit(X, lam0, 0.1, 0.05, passes=2, update_every=0, chunksize=X.shape[0], decay=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        per_word = model.log_perplexity(corpus)
+    # gensim's bound runs its own E-step from random gamma, ours from ones: equal to the E-step tolerance
+    np.testing.assert_allclose(np.exp(-per_word), lda.perplexity(X, lam_g, 0.1, 0.05), rtol=2e-3)
 
 
 # ------------------------------------------------------------------ bad input
