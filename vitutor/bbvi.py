@@ -69,6 +69,12 @@ def _mask(L, mean_field):
     return np.diag(np.diag(L)) if mean_field else np.tril(L)
 
 
+def _reparam(G, eps, L, mean_field):
+    # grad_m = mean_s g_s, grad_L = tril(mean_s g_s eps_s^T) + diag(1 / L_ii)    eq. (bc-reparam)
+    grad_L = G.T @ eps / G.shape[0] + np.diag(1.0 / np.diag(L))
+    return G.mean(axis=0), _mask(grad_L, mean_field)
+
+
 def reparam_gradient(grad_log_joint, m, L, n_samples, seed=None, mean_field=False):
     """Reparameterisation estimate of the ELBO gradient in ``(m, L)`` -- eq. :eq:`bc-reparam`.
 
@@ -97,9 +103,7 @@ def reparam_gradient(grad_log_joint, m, L, n_samples, seed=None, mean_field=Fals
     m, L = _check_q(m, L, mean_field)
     n_samples = check_int(n_samples, "n_samples", 1)
     eps, W = _draw(m, L, n_samples, check_seed(seed))
-    G = np.asarray(grad_log_joint(W), dtype=float)
-    grad_L = G.T @ eps / n_samples + np.diag(1.0 / np.diag(L))
-    return G.mean(axis=0), _mask(grad_L, mean_field)
+    return _reparam(np.asarray(grad_log_joint(W), dtype=float), eps, L, mean_field)
 
 
 def score_gradient(log_joint, m, L, n_samples, seed=None, control_variate=False, mean_field=False):
@@ -190,9 +194,8 @@ def fit(log_joint, grad_log_joint, m0, L0, n_steps, n_samples=1, step_size=0.05,
         eps, W = _draw(mk, Lk, n_samples, rng)
         G = np.asarray(grad_log_joint(W), dtype=float)
         trace[k] = np.mean(log_joint(W)) + gaussian_entropy(Lk)
-        grad_L = G.T @ eps / n_samples
-        d = np.diag(Lk)
-        grad = np.concatenate([G.mean(axis=0), d * np.diag(grad_L) + 1.0, [] if mean_field else grad_L[low]])
+        grad_m, grad_L = _reparam(G, eps, Lk, mean_field)
+        grad = np.concatenate([grad_m, np.diag(Lk) * np.diag(grad_L), [] if mean_field else grad_L[low]])
         mom = 0.9 * mom + 0.1 * grad
         vel = 0.999 * vel + 0.001 * grad**2
         theta = theta + step_size * (mom / (1 - 0.9 ** (k + 1))) / (np.sqrt(vel / (1 - 0.999 ** (k + 1))) + 1e-8)
