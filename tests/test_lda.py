@@ -6,6 +6,8 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 from scipy.special import digamma, gammaln, logsumexp
 from sklearn.decomposition import LatentDirichletAllocation
@@ -434,3 +436,25 @@ def test_transform_rejects_a_vocabulary_mismatch(tiny):
         lda.transform(X[:, :5], lam, ALPHA)
     with pytest.raises(ValueError, match="gamma"):
         lda.elbo(X, np.ones((4, 3)), lam, ALPHA, ETA)
+
+
+# ------------------------------------------------------------------ properties
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 8), st.integers(1, 4), st.integers(0, 2**31 - 1))
+def test_e_step_conserves_tokens_and_both_paths_agree(D, V, K, seed):
+    """sum_k gamma_dk = K alpha + N_d and sum_kw sstats = N, because each phi_dv sums to one."""
+    rng = np.random.default_rng(seed)
+    counts = rng.poisson(1.5, size=(D, V))
+    counts[0, 0] += 1  # at least one token
+    X = lda.check_counts(counts)
+    lam = rng.gamma(1.0, 1.0, size=(K, V)) + 0.05
+    g0 = rng.gamma(2.0, 1.0, size=(D, K)) + 0.1
+    a = lda._e_step(X, lam, 0.3, g0, 1e-6, 200, compiled=True)
+    b = lda._e_step(X, lam, 0.3, g0, 1e-6, 200, compiled=False)
+    np.testing.assert_allclose(a[0], b[0], rtol=1e-10)
+    np.testing.assert_allclose(a[1], b[1], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(a[1].sum(), counts.sum(), rtol=1e-12)
+    last_phi_tokens = a[0].sum(axis=1) - K * 0.3  # gamma from the previous phi: N_d exactly
+    np.testing.assert_allclose(last_phi_tokens, counts.sum(axis=1), rtol=1e-12, atol=1e-12)
