@@ -139,7 +139,8 @@ def test_lambda_is_the_coordinate_maximiser(tiny):
     for k, w in [(0, 0), (1, 3), (2, 5)]:
         e = np.zeros_like(lam_star)
         e[k, w] = h
-        fd = (full_elbo(X, phi, gamma, lam_star + e, ALPHA, ETA) - full_elbo(X, phi, gamma, lam_star - e, ALPHA, ETA)) / (2 * h)
+        fd = (full_elbo(X, phi, gamma, lam_star + e, ALPHA, ETA)
+              - full_elbo(X, phi, gamma, lam_star - e, ALPHA, ETA)) / (2 * h)
         assert abs(fd) < 1e-6
     assert sstats.shape == lam.shape
 
@@ -154,7 +155,8 @@ def test_phi_update_is_stationary_only_on_the_simplex(tiny):
     for k in range(3):
         e = np.zeros_like(phi)
         e[0, 0, k] = h
-        raw.append((full_elbo(X, phi + e, gamma, lam, ALPHA, ETA) - full_elbo(X, phi - e, gamma, lam, ALPHA, ETA)) / (2 * h))
+        raw.append((full_elbo(X, phi + e, gamma, lam, ALPHA, ETA)
+                    - full_elbo(X, phi - e, gamma, lam, ALPHA, ETA)) / (2 * h))
     raw = np.array(raw)
     assert np.all(np.abs(raw) > 0.1)  # the unconstrained derivative is not zero ...
     np.testing.assert_allclose(raw, raw.mean(), atol=1e-6)  # ... but equal across k: a Lagrange multiplier
@@ -194,7 +196,8 @@ def test_elbo_matches_monte_carlo_and_a_dropped_normaliser_is_detected(tiny):
     for k in range(3):
         log_w += stats.dirichlet(np.full(6, ETA)).logpdf(beta[:, k].T) - stats.dirichlet(lam[k]).logpdf(beta[:, k].T)
     for d in range(5):
-        log_w += stats.dirichlet(np.full(3, ALPHA)).logpdf(theta[:, d].T) - stats.dirichlet(gamma[d]).logpdf(theta[:, d].T)
+        draws = theta[:, d].T
+        log_w += stats.dirichlet(np.full(3, ALPHA)).logpdf(draws) - stats.dirichlet(gamma[d]).logpdf(draws)
         for w in np.flatnonzero(dense[d]):
             for _ in range(dense[d, w]):  # each token draws its own z from phi_dw
                 z = rng.choice(3, size=S, p=phi[d, w])
@@ -217,8 +220,9 @@ def test_batch_elbo_never_decreases_with_converged_e_steps(synthetic):
 def test_perplexity_is_exp_of_minus_elbo_per_token(synthetic):
     res = lda.batch_vb(synthetic.X, 6, 0.2, 0.05, seed=2, max_iter=5, tol=None)
     gamma = lda.transform(synthetic.X, res.lam, 0.2)
-    np.testing.assert_allclose(lda.perplexity(synthetic.X, res.lam, 0.2, 0.05),
-                               np.exp(-lda.elbo(synthetic.X, gamma, res.lam, 0.2, 0.05) / synthetic.X.sum()), rtol=1e-12)
+    bound = lda.elbo(synthetic.X, gamma, res.lam, 0.2, 0.05)
+    np.testing.assert_allclose(lda.perplexity(synthetic.X, res.lam, 0.2, 0.05), np.exp(-bound / synthetic.X.sum()),
+                               rtol=1e-12)
 
 
 def test_empty_documents_keep_the_prior_and_change_nothing(tiny):
@@ -227,7 +231,8 @@ def test_empty_documents_keep_the_prior_and_change_nothing(tiny):
     gamma = lda.transform(padded, lam, ALPHA, tol=1e-12)
     np.testing.assert_array_equal(gamma[5:], ALPHA)
     np.testing.assert_allclose(gamma[:5], lda.transform(X, lam, ALPHA, tol=1e-12), rtol=1e-14)
-    np.testing.assert_allclose(lda.elbo(padded, gamma, lam, ALPHA, ETA), lda.elbo(X, gamma[:5], lam, ALPHA, ETA), rtol=1e-14)
+    np.testing.assert_allclose(lda.elbo(padded, gamma, lam, ALPHA, ETA), lda.elbo(X, gamma[:5], lam, ALPHA, ETA),
+                               rtol=1e-14)
 
 
 def test_one_online_step_with_the_full_corpus_and_rho_one_is_one_batch_iteration(synthetic):

@@ -128,6 +128,18 @@ def _check_e_step_options(tol, max_iter):
     return check_nonnegative(tol, "e_step_tol"), check_int(max_iter, "e_step_max_iter", 1)
 
 
+def _check_local(X, lam, alpha, gamma0, tol, max_iter):
+    """The arguments of the local step, checked: ``(X, lam, alpha, gamma0, tol, max_iter)``."""
+    X = check_counts(X)
+    lam = _check_lam(lam)
+    _check_vocabulary(X, lam)
+    alpha = check_positive(alpha, "alpha")
+    tol, max_iter = _check_e_step_options(tol, max_iter)
+    shape = (X.shape[0], lam.shape[0])
+    gamma0 = np.ones(shape) if gamma0 is None else _check_gamma(gamma0, *shape, "gamma0")
+    return X, lam, alpha, gamma0, tol, max_iter
+
+
 # --------------------------------------------------------------------------- simulation
 
 
@@ -374,13 +386,7 @@ def e_step(X, lam, alpha, gamma0=None, tol=1e-3, max_iter=100):
     n_iter : numpy.ndarray of int, shape (D,)
         Inner iterations each document took (0 for an empty document).
     """
-    X = check_counts(X)
-    lam = _check_lam(lam)
-    _check_vocabulary(X, lam)
-    alpha = check_positive(alpha, "alpha")
-    tol, max_iter = _check_e_step_options(tol, max_iter)
-    gamma0 = np.ones((X.shape[0], lam.shape[0])) if gamma0 is None else _check_gamma(gamma0, X.shape[0], lam.shape[0], "gamma0")
-    return _e_step(X, lam, alpha, gamma0, tol, max_iter)
+    return _e_step(*_check_local(X, lam, alpha, gamma0, tol, max_iter))
 
 
 def transform(X, lam, alpha, gamma0=None, tol=1e-3, max_iter=100):
@@ -390,13 +396,7 @@ def transform(X, lam, alpha, gamma0=None, tol=1e-3, max_iter=100):
     vocabulary of ``lam`` (``lam.shape[1]`` columns).  Returns the Dirichlet parameters
     ``gamma`` (shape ``(D, K)``); ``gamma / gamma.sum(1)`` are the expected topic proportions.
     """
-    X = check_counts(X)
-    lam = _check_lam(lam)
-    _check_vocabulary(X, lam)
-    alpha = check_positive(alpha, "alpha")
-    tol, max_iter = _check_e_step_options(tol, max_iter)
-    gamma0 = np.ones((X.shape[0], lam.shape[0])) if gamma0 is None else _check_gamma(gamma0, X.shape[0], lam.shape[0], "gamma0")
-    return _e_step(X, lam, alpha, gamma0, tol, max_iter, sstats=False)[0]
+    return _e_step(*_check_local(X, lam, alpha, gamma0, tol, max_iter), sstats=False)[0]
 
 
 # --------------------------------------------------------------------------- ELBO
@@ -423,9 +423,11 @@ def _elbo(X, gamma, lam, alpha, eta):
     K, V = lam.shape
     elog_theta, elog_beta = expected_log(gamma), expected_log(lam)
     words = _log_norm(X, elog_theta, elog_beta)  # E[log p(w, z | theta, beta)] - E[log q(z)] at optimal phi
-    # E[log p(theta_d | alpha)] - E[log q(theta_d | gamma_d)] = (alpha - gamma_d) . E[log theta_d] - A(alpha) + A(gamma_d)
+    # E[log p(theta_d | alpha)] - E[log q(theta_d | gamma_d)]
+    #   = (alpha - gamma_d) . E[log theta_d] + A(gamma_d) - A(alpha 1_K), and the same for beta_k
     a_alpha = Dirichlet.from_concentration(np.full(K, alpha)).log_partition()
-    theta = np.sum((alpha - gamma) * elog_theta) + np.sum(Dirichlet(gamma - 1.0).log_partition()) - gamma.shape[0] * a_alpha
+    a_gamma = Dirichlet(gamma - 1.0).log_partition()
+    theta = np.sum((alpha - gamma) * elog_theta) + np.sum(a_gamma) - gamma.shape[0] * a_alpha
     a_eta = Dirichlet.from_concentration(np.full(V, eta)).log_partition()
     beta = np.sum((eta - lam) * elog_beta) + np.sum(Dirichlet(lam - 1.0).log_partition()) - K * a_eta
     return float(words + theta + beta)
