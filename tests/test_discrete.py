@@ -197,3 +197,15 @@ def test_elbo_rejects_bad_q_and_shapes():
 def test_log_probs_rejects_tables_that_are_not_distributions(p, message):
     with pytest.raises(ValueError, match=message):
         discrete.log_probs(p, name="q")
+
+
+def test_seed_is_validated_by_name():
+    from vitutor._validate import check_seed
+
+    with pytest.raises(ValueError, match="seed"):
+        check_seed(-1)
+    with pytest.raises(TypeError, match="seed"):
+        check_seed("abc")
+    with pytest.raises(TypeError, match="seed"):
+        check_seed(True)
+    assert check_seed(np.int64(3)).integers(10**9) == check_seed(3).integers(10**9)

@@ -19,8 +19,12 @@ def check_seed(seed):
     """Return a ``numpy.random.Generator`` from ``seed`` (None, int, or a Generator)."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
-        return np.random.default_rng(seed)
+    if seed is None:
+        return np.random.default_rng()
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        if seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed}")
+        return np.random.default_rng(int(seed))
     raise TypeError(f"seed must be None, an int or a numpy.random.Generator, got {type(seed).__name__}")
 
 
