@@ -24,7 +24,15 @@ from distributed import Client
 
 from ._validate import check_int, check_nonnegative, check_positive
 from .expfam import ExponentialFamily
-from .svi import ConjugateModel, SviResult, _check_batch_size, _check_lam, _elbo_of, _natural_step, minibatches, step_sizes
+from .svi import (
+    ConjugateModel,
+    _check_lam,
+    _elbo_of,
+    _natural_step,
+    _svi_arguments,
+    _svi_result,
+    minibatches,
+)
 
 __all__ = [
     "CaviResult",
@@ -325,12 +333,9 @@ def svi(client, model, x, init_lam, n_steps, batch_size, kappa=0.7, tau0=1.0, se
     model = _check_model(model)
     x = _check_array(x)
     n = x.shape[0]
-    lam = _check_lam(model, init_lam, "init_lam").copy()
-    rho = step_sizes(n_steps, kappa, tau0)
+    lam, rho, batch_size, eval_every = _svi_arguments(model, n, init_lam, n_steps, batch_size, kappa, tau0,
+                                                      eval_every)
     n_steps = rho.size
-    batch_size = _check_batch_size(batch_size, n)
-    if eval_every is not None:
-        eval_every = check_int(eval_every, "eval_every", 1)
     if check:
         check_finite(client, x)
     offsets = _offsets(x)
@@ -352,9 +357,4 @@ def svi(client, model, x, init_lam, n_steps, batch_size, kappa=0.7, tau0=1.0, se
         if eval_every is not None and (t == n_steps or t % eval_every == 0):
             trace.append(full_elbo(lam))
             at.append(t)
-    q = model.family(lam)
-    elbo_trace, elbo_steps = np.asarray(trace), np.asarray(at)
-    for arr in (elbo_trace, elbo_steps, rho):
-        arr.setflags(write=False)
-    return SviResult(lam=q.eta, q=q, elbo_trace=elbo_trace, elbo_steps=elbo_steps, rho=rho, n_steps=n_steps,
-                     batch_size=batch_size, kappa=float(kappa), tau0=float(tau0), passes=n_steps * batch_size / n)
+    return _svi_result(model, lam, trace, at, rho, batch_size, kappa, tau0, n)

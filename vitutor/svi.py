@@ -433,12 +433,9 @@ def svi(model, x, init_lam, n_steps, batch_size, kappa=0.7, tau0=1.0, seed=None,
     model = _check_conjugate(model)
     x = _check_x(x)
     n = x.shape[0]
-    lam = _check_lam(model, init_lam, "init_lam").copy()
-    rho = step_sizes(n_steps, kappa, tau0)
+    lam, rho, batch_size, eval_every = _svi_arguments(model, n, init_lam, n_steps, batch_size, kappa, tau0,
+                                                      eval_every)
     n_steps = rho.size
-    batch_size = _check_batch_size(batch_size, n)
-    if eval_every is not None:
-        eval_every = check_int(eval_every, "eval_every", 1)
     batches = minibatches(n, batch_size, seed)
     scale = n / batch_size
     trace, at = ([], []) if eval_every is None else ([_collapsed_elbo(model, x, lam)], [0])
@@ -450,6 +447,21 @@ def svi(model, x, init_lam, n_steps, batch_size, kappa=0.7, tau0=1.0, seed=None,
         if eval_every is not None and (t == n_steps or t % eval_every == 0):
             trace.append(_collapsed_elbo(model, x, lam))
             at.append(t)
+    return _svi_result(model, lam, trace, at, rho, batch_size, kappa, tau0, n)
+
+
+def _svi_arguments(model, n, init_lam, n_steps, batch_size, kappa, tau0, eval_every):
+    """Validated ``(lam, rho, batch_size, eval_every)`` for an SVI run over ``n`` data points."""
+    lam = _check_lam(model, init_lam, "init_lam").copy()
+    rho = step_sizes(n_steps, kappa, tau0)
+    batch_size = _check_batch_size(batch_size, n)
+    if eval_every is not None:
+        eval_every = check_int(eval_every, "eval_every", 1)
+    return lam, rho, batch_size, eval_every
+
+
+def _svi_result(model, lam, trace, at, rho, batch_size, kappa, tau0, n):
+    """The frozen :class:`SviResult` of a run (arrays made read-only)."""
     q = model.family(lam)
     elbo_trace, elbo_steps = np.asarray(trace), np.asarray(at)
     for arr in (elbo_trace, elbo_steps, rho):
@@ -460,9 +472,9 @@ def svi(model, x, init_lam, n_steps, batch_size, kappa=0.7, tau0=1.0, seed=None,
         elbo_trace=elbo_trace,
         elbo_steps=elbo_steps,
         rho=rho,
-        n_steps=n_steps,
+        n_steps=rho.size,
         batch_size=batch_size,
         kappa=float(kappa),
         tau0=float(tau0),
-        passes=n_steps * batch_size / n,
+        passes=rho.size * batch_size / n,
     )
