@@ -87,6 +87,23 @@ def per_iteration(run, lo, hi):
     return (timed(lambda: run(hi)) - timed(lambda: run(lo))) / (hi - lo)
 
 
+def exp_sum_floor(n, K, block):
+    """The E-step floor: one exp and one sum over k per (i, k) for n points, a (K, block) buffer at
+    a time.  Returns a callable that does that work once."""
+    src = -np.random.default_rng(1).uniform(0.0, 20.0, (K, block))
+    out = np.empty_like(src)
+    full, rest = divmod(n, block)
+
+    def run():
+        for _ in range(full):
+            np.exp(src, out=out)
+            out.sum(axis=0)
+        np.exp(src[:, :rest], out=out[:, :rest])
+        out[:, :rest].sum(axis=0)
+
+    return run
+
+
 def interleaved(rounds, **sides):
     """Call every side once per round, in the order given; returns ``{name: array of results}``.
 

@@ -26,7 +26,7 @@ import tracemalloc
 import numpy as np
 
 from bench import _naive_gmm as naive
-from bench._harness import interleaved, per_iteration, timed
+from bench._harness import exp_sum_floor, interleaved, per_iteration, timed
 from tests.peers import FixedInitBGMM, fit_from
 from vitutor import gmm
 
@@ -61,19 +61,8 @@ def sklearn_spherical(x, phi0, prior_var, max_iter):
 
 
 def estep_floor(n, block=gmm._BLOCK):
-    """One exp and one sum over k per (i, k) for n points, a (K, block) buffer at a time."""
-    src = -np.random.default_rng(1).uniform(0.0, 20.0, (K, block))
-    out = np.empty_like(src)
-    full, rest = divmod(n, block)
-
-    def run():
-        for _ in range(full):
-            np.exp(src, out=out)
-            out.sum(axis=0)
-        np.exp(src[:, :rest], out=out[:, :rest])
-        out[:, :rest].sum(axis=0)
-
-    return run
+    """The E-step floor for n points (bench._harness.exp_sum_floor)."""
+    return exp_sum_floor(n, K, block)
 
 
 def _rel(a, b):

@@ -79,7 +79,6 @@ def main(report):
                     s.check("bytes per iteration at n = 1e7 over 10 kB (bytes)", traffic[10**7], limit=10_000)
                     s.note("the cluster side runs on both cores, the in-memory side on one; "
                            "both use the same blocked E-step (gmm.conjugate_form's local step)")
-            del x, x_local
             time.sleep(0.5)
     finally:
         client.close()
