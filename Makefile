@@ -5,25 +5,32 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard book/*.ipynb))
 
-.PHONY: all book test unit notebooks test-browser lab bench clean
+.PHONY: all book test lint unit notebooks test-browser lab bench lock clean
 
 all: book
 
-# (Re)create the virtual environment when it is missing or older than the pins.
-$(STAMP): requirements.txt pyproject.toml
+# (Re)create the virtual environment when it is missing or older than the lock.  requirements.txt
+# names the direct dependencies; requirements.lock (from `make lock`) pins every package.
+$(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
 	  { echo "vitutor needs Python >= 3.11; '$(PYTHON)' is $$($(PYTHON) --version 2>&1 || echo missing). Run: make PYTHON=python3.11"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements.lock
 	touch $@
 
 ## book: build the HTML book into _build/html (zero warnings, no broken references)
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-## test: unit and property tests, every chapter under nbval, then the book build
-test: unit notebooks book
+## test: formatter and linter, unit and property tests, every chapter under nbval, the book build
+test: lint unit notebooks book
+
+## lint: ruff's formatter (check only) and linter over vitutor/, tests/, bench/ and the chapters;
+## `$(BIN)/ruff format .` then `$(BIN)/ruff check --fix .` repair most of what it reports
+lint: $(STAMP)
+	$(BIN)/ruff format --check --quiet .
+	$(BIN)/ruff check --quiet .
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/browser
@@ -43,6 +50,13 @@ lab: $(STAMP)
 ## bench: speed ratios against scikit-learn, measured in one run
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## lock: re-pin every package after editing requirements.txt (the only step that needs the index
+## beyond `pip install`); tests/test_packaging.py checks the two files agree
+lock: requirements.txt
+	test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet uv==0.13.9
+	$(BIN)/uv pip compile requirements.txt -o requirements.lock --universal --python-version 3.11 \
+	  --custom-compile-command "make lock" --annotation-style line --quiet
 
 clean:
 	rm -rf _build

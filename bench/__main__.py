@@ -26,11 +26,17 @@ def main(argv=None):
         sys.path.insert(0, str(root))
     from bench._harness import Report
 
-    modules = sorted(p.stem for p in here.glob("bench_*.py") if not argv or any(a in p.stem for a in argv))
+    modules = sorted(
+        p.stem
+        for p in here.glob("bench_*.py")
+        if not argv or any(a in p.stem for a in argv)
+    )
     if not modules:
         print("no bench/bench_*.py modules found")
         return
-    loaded = [importlib.import_module(f"bench.{name}") for name in modules]  # load BLAS, OpenMP first
+    loaded = [
+        importlib.import_module(f"bench.{name}") for name in modules
+    ]  # load BLAS, OpenMP first
     failed = []
     with threadpool_limits(1):
         report = Report()

@@ -50,16 +50,36 @@ def environment():
     from threadpoolctl import threadpool_info
 
     pools = [
-        {key: pool.get(key) for key in ("user_api", "internal_api", "version", "architecture", "num_threads", "filepath")}
+        {
+            key: pool.get(key)
+            for key in (
+                "user_api",
+                "internal_api",
+                "version",
+                "architecture",
+                "num_threads",
+                "filepath",
+            )
+        }
         for pool in threadpool_info()
     ]
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent, check=False).stdout.strip() or None
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"],
+                capture_output=True,
+                text=True,
+                cwd=Path(__file__).parent,
+                check=False,
+            ).stdout.strip()
+            or None
+        )
     except OSError:
         commit = None
     return {
-        "time_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "time_utc": datetime.datetime.now(datetime.UTC).isoformat(
+            timespec="seconds"
+        ),
         "cpu": cpu_model(),
         "logical_cpus": os.cpu_count(),
         "load_average_start": list(os.getloadavg()),
@@ -118,8 +138,12 @@ def interleaved(rounds, **sides):
 
 def _spread(values):
     values = np.asarray(values, dtype=float)
-    return {"median": float(np.median(values)), "min": float(values.min()), "max": float(values.max()),
-            "rounds": [float(v) for v in values]}
+    return {
+        "median": float(np.median(values)),
+        "min": float(values.min()),
+        "max": float(values.max()),
+        "rounds": [float(v) for v in values],
+    }
 
 
 class CheckFailed(AssertionError):
@@ -133,8 +157,15 @@ class Section:
         self.title = title
         self.params = params
         self.lines = []
-        self.record = {"title": title, "params": params, "timings": {}, "ratios": {}, "checks": [],
-                       "figures": {}, "notes": []}
+        self.record = {
+            "title": title,
+            "params": params,
+            "timings": {},
+            "ratios": {},
+            "checks": [],
+            "figures": {},
+            "notes": [],
+        }
 
     def _say(self, text):
         self.lines.append(text)
@@ -146,8 +177,10 @@ class Section:
         for name, values in times.items():
             entry = _spread(values)
             entry["unit"] = unit
-            text = (f"  {name:34s} {1e3 * entry['median']:9.2f} ms / {unit}"
-                    f"  [{1e3 * entry['min']:.2f}, {1e3 * entry['max']:.2f}]")
+            text = (
+                f"  {name:34s} {1e3 * entry['median']:9.2f} ms / {unit}"
+                f"  [{1e3 * entry['min']:.2f}, {1e3 * entry['max']:.2f}]"
+            )
             if floor is not None and name != floor:
                 rel = _spread(np.asarray(values) / np.asarray(times[floor]))
                 entry["x_floor"] = rel
@@ -161,16 +194,29 @@ class Section:
         entry["target"] = target
         goal = f"  (target <= {target:g})" if target is not None else ""
         self.record["ratios"][name] = entry
-        self._say(f"  ratio {name:28s} {entry['median']:9.3f}  [{entry['min']:.3f}, {entry['max']:.3f}]"
-                  f" over {len(entry['rounds'])} rounds{goal}")
+        self._say(
+            f"  ratio {name:28s} {entry['median']:9.3f}  [{entry['min']:.3f}, {entry['max']:.3f}]"
+            f" over {len(entry['rounds'])} rounds{goal}"
+        )
 
     def check(self, name, value, limit):
         """Record ``value <= limit`` and raise :class:`CheckFailed` if it does not hold."""
         ok = bool(value <= limit)
-        self.record["checks"].append({"name": name, "value": float(value), "limit": float(limit), "ok": ok})
-        self._say(f"  check {name}: {value:.1e} <= {limit:.0e}  {'ok' if ok else 'FAILED'}")
+        self.record["checks"].append(
+            {
+                "name": name,
+                "value": float(value),
+                "limit": float(limit),
+                "ok": ok,
+            }
+        )
+        self._say(
+            f"  check {name}: {value:.1e} <= {limit:.0e}  {'ok' if ok else 'FAILED'}"
+        )
         if not ok:
-            raise CheckFailed(f"{self.title}: {name} = {value:.3e} exceeds {limit:.0e}")
+            raise CheckFailed(
+                f"{self.title}: {name} = {value:.3e} exceeds {limit:.0e}"
+            )
 
     def figure(self, name, value, text=None):
         """Record a measured number (peak memory, iterations, ...) and print ``text`` or it."""
@@ -215,7 +261,9 @@ class Report:
     def section(self, title, **params):
         """Open a :class:`Section`; its lines are printed as they come and kept for the files."""
         s = Section(title, params)
-        line = f"== {title}: " + ", ".join(f"{k} = {v}" for k, v in params.items())
+        line = f"== {title}: " + ", ".join(
+            f"{k} = {v}" for k, v in params.items()
+        )
         print(line, flush=True)
         s.lines.insert(0, line)
         start = time.perf_counter()
@@ -238,10 +286,24 @@ class Report:
         self.env["load_average_end"] = list(os.getloadavg())
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        stamp = self.env["time_utc"].replace(":", "").replace("-", "").split("+")[0]
-        payload = json.dumps({"environment": self.env, "sections": [s.record for s in self.sections],
-                              "errors": self.errors}, indent=1)
-        text = "\n".join(self.lines) + f"\nload average at the end: {self.env['load_average_end']}\n"
+        stamp = (
+            self.env["time_utc"]
+            .replace(":", "")
+            .replace("-", "")
+            .split("+")[0]
+        )
+        payload = json.dumps(
+            {
+                "environment": self.env,
+                "sections": [s.record for s in self.sections],
+                "errors": self.errors,
+            },
+            indent=1,
+        )
+        text = (
+            "\n".join(self.lines)
+            + f"\nload average at the end: {self.env['load_average_end']}\n"
+        )
         for name in ("bench", f"bench-{stamp}"):
             (directory / f"{name}.json").write_text(payload)
             (directory / f"{name}.txt").write_text(text)

@@ -14,9 +14,17 @@ from scipy.special import softmax, xlogy
 def elbo(x, phi, m, s2, prior_var):
     """Eq. (gmm-elbo-each), every constant kept."""
     n, K = phi.shape
-    e_log_p_mu = np.sum(-0.5 * np.log(2 * np.pi * prior_var) - 0.5 * (s2 + m**2) / prior_var)
+    e_log_p_mu = np.sum(
+        -0.5 * np.log(2 * np.pi * prior_var) - 0.5 * (s2 + m**2) / prior_var
+    )
     e_log_p_c = -n * np.log(K)
-    e_log_lik = np.sum(phi * (-0.5 * np.log(2 * np.pi) - 0.5 * ((x[:, None] - m[None, :]) ** 2 + s2[None, :])))
+    e_log_lik = np.sum(
+        phi
+        * (
+            -0.5 * np.log(2 * np.pi)
+            - 0.5 * ((x[:, None] - m[None, :]) ** 2 + s2[None, :])
+        )
+    )
     entropy_c = -np.sum(xlogy(phi, phi))
     entropy_mu = np.sum(0.5 * np.log(2 * np.pi * np.e * s2))
     return float(e_log_p_mu + e_log_p_c + e_log_lik + entropy_c + entropy_mu)

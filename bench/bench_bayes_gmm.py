@@ -49,44 +49,98 @@ def floor(n, block=bayes_gmm._BLOCK):
 
 def main(report):
     X, resp0, prior = data()
-    with report.section("Full Bayesian GMM (chapter 4b), synthetic data", N=N, D=D, K=K, rounds=ROUNDS,
-                        iterations_differenced=ITERS) as s:
+    with report.section(
+        "Full Bayesian GMM (chapter 4b), synthetic data",
+        N=N,
+        D=D,
+        K=K,
+        rounds=ROUNDS,
+        iterations_differenced=ITERS,
+    ) as s:
         # the same arithmetic: after ITERS[0] iterations the two fits agree to round-off; round-off
         # then grows with the iterations (by the same amount with the unblocked E-step before it)
         for it, limit in ((ITERS[0], 1e-12), (ITERS[1], 1e-10)):
-            ours = bayes_gmm.fit(X, K, prior=prior, init_resp=resp0, max_iter=it, tol=0.0)
-            est = sklearn_fit(X, resp0, prior, max_iter=it, tol=0.0, reg_covar=0.0)
+            ours = bayes_gmm.fit(
+                X, K, prior=prior, init_resp=resp0, max_iter=it, tol=0.0
+            )
+            est = sklearn_fit(
+                X, resp0, prior, max_iter=it, tol=0.0, reg_covar=0.0
+            )
             assert ours.n_iter == est.n_iter_ == it
-            s.check(f"after {it} iterations: max rel. difference of alpha (concentrations)",
-                    _rel(ours.alpha, est.weight_concentration_), limit)
-            s.check("  of nu (degrees of freedom)", _rel(ours.nu, est.degrees_of_freedom_), limit)
+            s.check(
+                f"after {it} iterations: max rel. difference of alpha (concentrations)",
+                _rel(ours.alpha, est.weight_concentration_),
+                limit,
+            )
+            s.check(
+                "  of nu (degrees of freedom)",
+                _rel(ours.nu, est.degrees_of_freedom_),
+                limit,
+            )
             s.check("  of m (means)", _rel(ours.m, est.means_), limit)
-            s.check("  of the covariances (nu W)^-1",
-                    _rel(np.linalg.inv(ours.W) / ours.nu[:, None, None], est.covariances_), limit)
-            s.check("  max abs. difference of the responsibilities at the final q (predict_proba)",
-                    float(np.max(np.abs(bayes_gmm.e_step(X, ours) - est.predict_proba(X)))), limit)
-        s.note("scikit-learn's lower_bound_ omits constants of the full ELBO (chapter 4b, "
-               "eq. bgmm-sklearn-offset), so the bounds are not compared here")
+            s.check(
+                "  of the covariances (nu W)^-1",
+                _rel(
+                    np.linalg.inv(ours.W) / ours.nu[:, None, None],
+                    est.covariances_,
+                ),
+                limit,
+            )
+            s.check(
+                "  max abs. difference of the responsibilities at the final q (predict_proba)",
+                float(
+                    np.max(
+                        np.abs(
+                            bayes_gmm.e_step(X, ours) - est.predict_proba(X)
+                        )
+                    )
+                ),
+                limit,
+            )
+        s.note(
+            "scikit-learn's lower_bound_ omits constants of the full ELBO (chapter 4b, "
+            "eq. bgmm-sklearn-offset), so the bounds are not compared here"
+        )
 
         run_floor = floor(N)
         times = interleaved(
             ROUNDS,
             **{
                 "vitutor.bayes_gmm.fit": lambda: per_iteration(
-                    lambda it: bayes_gmm.fit(X, K, prior=prior, init_resp=resp0, max_iter=it, tol=0.0), *ITERS),
+                    lambda it: bayes_gmm.fit(
+                        X,
+                        K,
+                        prior=prior,
+                        init_resp=resp0,
+                        max_iter=it,
+                        tol=0.0,
+                    ),
+                    *ITERS,
+                ),
                 "sklearn BayesianGaussianMixture": lambda: per_iteration(
-                    lambda it: sklearn_fit(X, resp0, prior, max_iter=it, tol=0.0, reg_covar=0.0), *ITERS),
+                    lambda it: sklearn_fit(
+                        X, resp0, prior, max_iter=it, tol=0.0, reg_covar=0.0
+                    ),
+                    *ITERS,
+                ),
                 "floor: exp + sum per (n, k)": lambda: timed(run_floor),
             },
         )
         s.timings(times, floor="floor: exp + sum per (n, k)")
-        s.ratio("vitutor / sklearn", times["vitutor.bayes_gmm.fit"], times["sklearn BayesianGaussianMixture"],
-                target=0.25)
+        s.ratio(
+            "vitutor / sklearn",
+            times["vitutor.bayes_gmm.fit"],
+            times["sklearn BayesianGaussianMixture"],
+            target=0.25,
+        )
 
         tracemalloc.start()
         bayes_gmm.fit(X, K, prior=prior, init_resp=resp0, max_iter=3, tol=0.0)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        s.figure("peak_bytes_fit", peak,
-                 f"peak memory of one fit: {peak / 2**20:.1f} MB = {peak / (N * K * 8):.2f} x the (N, K) "
-                 f"responsibilities (with one (D, N) copy of the data: {8 * N * D / (N * K * 8):.2f} x)")
+        s.figure(
+            "peak_bytes_fit",
+            peak,
+            f"peak memory of one fit: {peak / 2**20:.1f} MB = {peak / (N * K * 8):.2f} x the (N, K) "
+            f"responsibilities (with one (D, N) copy of the data: {8 * N * D / (N * K * 8):.2f} x)",
+        )

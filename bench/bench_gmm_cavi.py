@@ -74,30 +74,48 @@ def compare_same_model(s, x, phi0, prior_var):
     hi = ITERS["vitutor"][1]
     ours = gmm.cavi(x, K, prior_var, init_phi=phi0, max_iter=hi, tol=0.0)
     phi, m, s2, trace = naive.cavi(x, prior_var, phi0, hi)
-    s.check(f"vitutor vs numpy after {hi} iterations: max |m - m'| / max |m'|", _rel(ours.m, m), 1e-10)
+    s.check(
+        f"vitutor vs numpy after {hi} iterations: max |m - m'| / max |m'|",
+        _rel(ours.m, m),
+        1e-10,
+    )
     s.check("  max |s2 - s2'| / max s2'", _rel(ours.s2, s2), 1e-10)
     s.check("  max |phi - phi'|", float(np.max(np.abs(ours.phi - phi))), 1e-10)
-    s.check("  max relative difference of the ELBO traces", float(np.max(np.abs(ours.elbo_trace - trace) / np.abs(trace))), 1e-12)
+    s.check(
+        "  max relative difference of the ELBO traces",
+        float(np.max(np.abs(ours.elbo_trace - trace) / np.abs(trace))),
+        1e-12,
+    )
 
 
 def compare_with_sklearn(s, x, phi0, prior_var):
     """Where scikit-learn's spherical model computes what ours does, and what differs after that."""
     m_ours = gmm.update_means(x, phi0, prior_var)[0]
-    est = sklearn_spherical(x, phi0, prior_var, max_iter=0)  # the M step from phi0, nothing else
-    s.check("M step from phi0: max |m - means_sklearn| / max |m|", _rel(est.means_[:, 0], m_ours), 1e-12)
+    est = sklearn_spherical(
+        x, phi0, prior_var, max_iter=0
+    )  # the M step from phi0, nothing else
+    s.check(
+        "M step from phi0: max |m - means_sklearn| / max |m|",
+        _rel(est.means_[:, 0], m_ours),
+        1e-12,
+    )
     xs, phis = x[:N_COMPARE], phi0[:N_COMPARE]
-    ours = gmm.cavi(xs, K, prior_var, init_phi=phis, max_iter=ITERS_COMPARE, tol=0.0)
+    ours = gmm.cavi(
+        xs, K, prior_var, init_phi=phis, max_iter=ITERS_COMPARE, tol=0.0
+    )
     est = sklearn_spherical(xs, phis, prior_var, max_iter=ITERS_COMPARE)
     weights = est.weights_
     used = int(np.sum(weights > 0.1 / K))
     s.figure("sklearn_components_used", used)
-    s.note(f"scikit-learn also fits a variance per component and the weights; at n = {N_COMPARE:.0e}, "
-           f"after {ITERS_COMPARE} iterations from the same phi0, {used} of its {K} components hold "
-           f"weight > 0.1/K (weights {np.array2string(np.sort(weights)[::-1], precision=3)}), "
-           f"variances {est.covariances_.min():.3g} to {est.covariances_.max():.3g}; "
-           f"ours keeps the model's weights 1/K and unit variances, "
-           f"means {np.array2string(np.sort(ours.m), precision=2)}, "
-           f"scikit-learn's {np.array2string(np.sort(est.means_[:, 0]), precision=2)}")
+    s.note(
+        f"scikit-learn also fits a variance per component and the weights; at n = {N_COMPARE:.0e}, "
+        f"after {ITERS_COMPARE} iterations from the same phi0, {used} of its {K} components hold "
+        f"weight > 0.1/K (weights {np.array2string(np.sort(weights)[::-1], precision=3)}), "
+        f"variances {est.covariances_.min():.3g} to {est.covariances_.max():.3g}; "
+        f"ours keeps the model's weights 1/K and unit variances, "
+        f"means {np.array2string(np.sort(ours.m), precision=2)}, "
+        f"scikit-learn's {np.array2string(np.sort(est.means_[:, 0]), precision=2)}"
+    )
 
 
 def peak_memory(s, x, prior_var):
@@ -105,9 +123,12 @@ def peak_memory(s, x, prior_var):
     gmm.cavi(x, K, prior_var, seed=0, max_iter=3, tol=0.0)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    s.figure("peak_bytes_cavi", peak,
-             f"peak memory of one cavi call: {peak / 2**20:.1f} MB = {peak / (x.size * K * 8):.2f} x one n x K "
-             "float64 array (the returned phi)")
+    s.figure(
+        "peak_bytes_cavi",
+        peak,
+        f"peak memory of one cavi call: {peak / 2**20:.1f} MB = {peak / (x.size * K * 8):.2f} x one n x K "
+        "float64 array (the returned phi)",
+    )
 
 
 def main(report):
@@ -115,23 +136,51 @@ def main(report):
     for prior_var in PRIOR_VARS:
         x = gmm.simulate(N, K, prior_var, seed=0).x
         phi0 = initial_phi(x)
-        with report.section("CAVI, Blei et al. mixture (chapter 4), 1-D data drawn from the model",
-                            n=N, K=K, prior_var=prior_var, rounds=ROUNDS, iterations_differenced=ITERS) as s:
+        with report.section(
+            "CAVI, Blei et al. mixture (chapter 4), 1-D data drawn from the model",
+            n=N,
+            K=K,
+            prior_var=prior_var,
+            rounds=ROUNDS,
+            iterations_differenced=ITERS,
+        ) as s:
             compare_same_model(s, x, phi0, prior_var)
             compare_with_sklearn(s, x, phi0, prior_var)
             sides = {
                 "vitutor.gmm.cavi": lambda: per_iteration(
-                    lambda it: gmm.cavi(x, K, prior_var, init_phi=phi0, max_iter=it, tol=0.0), *ITERS["vitutor"]),
+                    lambda it: gmm.cavi(
+                        x, K, prior_var, init_phi=phi0, max_iter=it, tol=0.0
+                    ),
+                    *ITERS["vitutor"],
+                ),
                 "numpy, chapter 4's equations": lambda: per_iteration(
-                    lambda it: naive.cavi(x, prior_var, phi0, it), *ITERS["numpy"]),
+                    lambda it: naive.cavi(x, prior_var, phi0, it),
+                    *ITERS["numpy"],
+                ),
                 "sklearn spherical BGMM": lambda: per_iteration(
-                    lambda it: sklearn_spherical(x, phi0, prior_var, it), *ITERS["sklearn"]),
+                    lambda it: sklearn_spherical(x, phi0, prior_var, it),
+                    *ITERS["sklearn"],
+                ),
                 "floor: exp + sum per (i, k)": lambda: timed(floor),
             }
             times = interleaved(ROUNDS, **sides)
             s.timings(times, floor="floor: exp + sum per (i, k)")
-            s.ratio("vitutor / sklearn", times["vitutor.gmm.cavi"], times["sklearn spherical BGMM"], target=0.1)
-            s.ratio("vitutor / numpy", times["vitutor.gmm.cavi"], times["numpy, chapter 4's equations"])
-            s.ratio("vitutor / floor", times["vitutor.gmm.cavi"], times["floor: exp + sum per (i, k)"], target=1.8)
+            s.ratio(
+                "vitutor / sklearn",
+                times["vitutor.gmm.cavi"],
+                times["sklearn spherical BGMM"],
+                target=0.1,
+            )
+            s.ratio(
+                "vitutor / numpy",
+                times["vitutor.gmm.cavi"],
+                times["numpy, chapter 4's equations"],
+            )
+            s.ratio(
+                "vitutor / floor",
+                times["vitutor.gmm.cavi"],
+                times["floor: exp + sum per (i, k)"],
+                target=1.8,
+            )
             if prior_var == PRIOR_VARS[-1]:
                 peak_memory(s, x, prior_var)

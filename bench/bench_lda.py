@@ -35,18 +35,31 @@ class _FixedInitLDA(LatentDirichletAllocation):
     def _init_latent_vars(self, n_features, dtype=np.float64):
         super()._init_latent_vars(n_features, dtype)
         self.components_ = self.lam0.astype(dtype, copy=True)
-        self.exp_dirichlet_component_ = np.exp(lda.expected_log(self.components_))
+        self.exp_dirichlet_component_ = np.exp(
+            lda.expected_log(self.components_)
+        )
 
 
 def _sklearn(X, lam0, **kw):
-    est = _FixedInitLDA(n_components=K, doc_topic_prior=ALPHA, topic_word_prior=ETA, n_jobs=1, random_state=0,
-                        mean_change_tol=E_TOL, max_doc_update_iter=E_MAX, evaluate_every=-1, **kw)
+    est = _FixedInitLDA(
+        n_components=K,
+        doc_topic_prior=ALPHA,
+        topic_word_prior=ETA,
+        n_jobs=1,
+        random_state=0,
+        mean_change_tol=E_TOL,
+        max_doc_update_iter=E_MAX,
+        evaluate_every=-1,
+        **kw,
+    )
     est.lam0 = lam0
     return est.fit(X)
 
 
 def _peers_rng(lam0):
-    rng = np.random.RandomState(0)  # scikit-learn's and gensim's random_state=0, after their K x V draw
+    rng = np.random.RandomState(
+        0
+    )  # scikit-learn's and gensim's random_state=0, after their K x V draw
     rng.gamma(100.0, 0.01, size=lam0.shape)
     return rng
 
@@ -54,8 +67,17 @@ def _peers_rng(lam0):
 def _gensim(corpus, lam0, passes, **kw):
     from gensim.models import LdaModel
 
-    model = LdaModel(num_topics=K, id2word={i: str(i) for i in range(V)}, alpha=np.full(K, ALPHA), eta=ETA,
-                     dtype=np.float64, random_state=0, iterations=E_MAX, gamma_threshold=E_TOL, eval_every=None)
+    model = LdaModel(
+        num_topics=K,
+        id2word={i: str(i) for i in range(V)},
+        alpha=np.full(K, ALPHA),
+        eta=ETA,
+        dtype=np.float64,
+        random_state=0,
+        iterations=E_MAX,
+        gamma_threshold=E_TOL,
+        eval_every=None,
+    )
     model.state.sstats[...] = lam0 - ETA  # gensim's lam is eta + sstats
     model.sync_state()
     with warnings.catch_warnings():
@@ -70,45 +92,120 @@ def _batch(report, X, lam0):
     logging.getLogger("gensim").setLevel(logging.ERROR)
     Xf = X.astype(float)
     corpus = list(Sparse2Corpus(X, documents_columns=False))
-    with report.section("LDA batch VB vs scikit-learn and gensim, whole fit", D=D, V=V, K=K, tokens_per_doc=DOC_LENGTH,
-                        iterations=N_ITER) as s:
+    with report.section(
+        "LDA batch VB vs scikit-learn and gensim, whole fit",
+        D=D,
+        V=V,
+        K=K,
+        tokens_per_doc=DOC_LENGTH,
+        iterations=N_ITER,
+    ) as s:
         out = {}
 
         def ours():
-            out["vitutor"] = lda.batch_vb(X, K, ALPHA, ETA, seed=_peers_rng(lam0), lam0=lam0, max_iter=N_ITER, tol=None,
-                                          e_step_tol=E_TOL, e_step_max_iter=E_MAX).lam
+            out["vitutor"] = lda.batch_vb(
+                X,
+                K,
+                ALPHA,
+                ETA,
+                seed=_peers_rng(lam0),
+                lam0=lam0,
+                max_iter=N_ITER,
+                tol=None,
+                e_step_tol=E_TOL,
+                e_step_max_iter=E_MAX,
+            ).lam
 
         def sk():
-            out["sklearn"] = _sklearn(Xf, lam0, learning_method="batch", max_iter=N_ITER).components_
+            out["sklearn"] = _sklearn(
+                Xf, lam0, learning_method="batch", max_iter=N_ITER
+            ).components_
 
         def gs():
-            out["gensim"] = _gensim(corpus, lam0, N_ITER, update_every=0, chunksize=D, decay=0.0)
+            out["gensim"] = _gensim(
+                corpus, lam0, N_ITER, update_every=0, chunksize=D, decay=0.0
+            )
 
-        times = interleaved(ROUNDS, vitutor=lambda: timed(ours), sklearn=lambda: timed(sk), gensim=lambda: timed(gs))
-        perp = {name: lda.perplexity(X, lam, ALPHA, ETA) for name, lam in out.items()}
-        s.check("|perplexity / scikit-learn's - 1|", abs(perp["vitutor"] / perp["sklearn"] - 1), limit=0.01)
-        s.check("|perplexity / gensim's - 1|", abs(perp["vitutor"] / perp["gensim"] - 1), limit=0.01)
+        times = interleaved(
+            ROUNDS,
+            vitutor=lambda: timed(ours),
+            sklearn=lambda: timed(sk),
+            gensim=lambda: timed(gs),
+        )
+        perp = {
+            name: lda.perplexity(X, lam, ALPHA, ETA)
+            for name, lam in out.items()
+        }
+        s.check(
+            "|perplexity / scikit-learn's - 1|",
+            abs(perp["vitutor"] / perp["sklearn"] - 1),
+            limit=0.01,
+        )
+        s.check(
+            "|perplexity / gensim's - 1|",
+            abs(perp["vitutor"] / perp["gensim"] - 1),
+            limit=0.01,
+        )
         s.timings(times, unit="fit")
-        s.ratio("vitutor / sklearn (batch)", times["vitutor"], times["sklearn"], target=0.5)
+        s.ratio(
+            "vitutor / sklearn (batch)",
+            times["vitutor"],
+            times["sklearn"],
+            target=0.5,
+        )
         s.ratio("vitutor / gensim (batch)", times["vitutor"], times["gensim"])
         for name, value in perp.items():
-            s.figure(f"perplexity_{name}", value, f"final perplexity bound, {name}: {value:.3f}")
-        s.note("the three start every E-step from the same gamma draws; scikit-learn and gensim loop over "
-               "documents in Python, vitutor runs each sweep over all active documents in one compiled call")
+            s.figure(
+                f"perplexity_{name}",
+                value,
+                f"final perplexity bound, {name}: {value:.3f}",
+            )
+        s.note(
+            "the three start every E-step from the same gamma draws; scikit-learn and gensim loop over "
+            "documents in Python, vitutor runs each sweep over all active documents in one compiled call"
+        )
 
 
 def _online(report, X, lam0):
     Xf = X.astype(float)
     tokens_per_step = BATCH * DOC_LENGTH
-    with report.section("LDA online VB, time per 10^6 tokens", D=D, V=V, K=K, batch_size=BATCH, kappa=KAPPA,
-                        tau0=TAU0) as s:
+    with report.section(
+        "LDA online VB, time per 10^6 tokens",
+        D=D,
+        V=V,
+        K=K,
+        batch_size=BATCH,
+        kappa=KAPPA,
+        tau0=TAU0,
+    ) as s:
+
         def ours(steps):
-            return lda.online_vb(X, K, ALPHA, ETA, batch_size=BATCH, n_steps=steps, kappa=KAPPA, tau0=TAU0, seed=3,
-                                 lam0=lam0, e_step_tol=E_TOL, e_step_max_iter=E_MAX)
+            return lda.online_vb(
+                X,
+                K,
+                ALPHA,
+                ETA,
+                batch_size=BATCH,
+                n_steps=steps,
+                kappa=KAPPA,
+                tau0=TAU0,
+                seed=3,
+                lam0=lam0,
+                e_step_tol=E_TOL,
+                e_step_max_iter=E_MAX,
+            )
 
         def sk(epochs):
-            return _sklearn(Xf, lam0, learning_method="online", batch_size=BATCH, learning_decay=KAPPA,
-                            learning_offset=TAU0, max_iter=epochs, total_samples=D)
+            return _sklearn(
+                Xf,
+                lam0,
+                learning_method="online",
+                batch_size=BATCH,
+                learning_decay=KAPPA,
+                learning_offset=TAU0,
+                max_iter=epochs,
+                total_samples=D,
+            )
 
         times = interleaved(
             ROUNDS,
@@ -116,14 +213,26 @@ def _online(report, X, lam0):
             sklearn=lambda: per_iteration(sk, 1, 3) * 1e6 / (D * DOC_LENGTH),
         )
         s.timings(times, unit="10^6 tokens")
-        s.ratio("vitutor / sklearn (online)", times["vitutor"], times["sklearn"])
+        s.ratio(
+            "vitutor / sklearn (online)", times["vitutor"], times["sklearn"]
+        )
         passes = 3
         p_ours = lda.perplexity(X, ours(passes * D // BATCH).lam, ALPHA, ETA)
         p_sk = lda.perplexity(X, sk(passes).components_, ALPHA, ETA)
-        s.figure("perplexity_online_vitutor", p_ours, f"perplexity bound after {passes} passes, vitutor: {p_ours:.3f}")
-        s.figure("perplexity_online_sklearn", p_sk, f"perplexity bound after {passes} passes, sklearn: {p_sk:.3f}")
-        s.note("online minibatches differ (vitutor samples them, scikit-learn walks the corpus in order), so "
-               "the perplexities agree only statistically; tests/test_lda.py compares them within 2%")
+        s.figure(
+            "perplexity_online_vitutor",
+            p_ours,
+            f"perplexity bound after {passes} passes, vitutor: {p_ours:.3f}",
+        )
+        s.figure(
+            "perplexity_online_sklearn",
+            p_sk,
+            f"perplexity bound after {passes} passes, sklearn: {p_sk:.3f}",
+        )
+        s.note(
+            "online minibatches differ (vitutor samples them, scikit-learn walks the corpus in order), so "
+            "the perplexities agree only statistically; tests/test_lda.py compares them within 2%"
+        )
 
 
 def main(report):

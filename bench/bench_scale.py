@@ -42,43 +42,109 @@ def _bytes_per_iteration(client, model, x, lam0, lo=2, hi=22):
 
 
 def main(report):
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, worker_dashboard_address=None)
+    cluster = LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        worker_dashboard_address=None,
+    )
     client = Client(cluster)
     try:
         model = gmm.conjugate_form(K, PRIOR_VAR)
         traffic = {}
         for n in (10**6, 10**7):
-            x, _ = scale.simulate_mixture(n, K, PRIOR_VAR, chunk_size=CHUNK, seed=0)
+            x, _ = scale.simulate_mixture(
+                n, K, PRIOR_VAR, chunk_size=CHUNK, seed=0
+            )
             x = client.persist(x)
             x_local = client.compute(x).result()
-            m0 = np.random.default_rng(1).choice(x_local, size=K, replace=False)
+            m0 = np.random.default_rng(1).choice(
+                x_local, size=K, replace=False
+            )
             lam0 = ef.Gaussian.from_mean_var(m0, 1.0).eta
             traffic[n] = _bytes_per_iteration(client, model, x, lam0)
             if n == 10**7:
                 phi0 = gmm.update_assignments(x_local, m0, np.ones(K))
-                with report.section("CAVI on a LocalCluster vs in one process", n=n, K=K, chunk=CHUNK,
-                                    workers="2 processes x 1 thread") as s:
-                    ref = gmm.cavi(x_local, K, PRIOR_VAR, init_phi=phi0, max_iter=6, tol=0.0)
-                    got = scale.cavi(client, model, x, lam0, max_iter=6, tol=0.0)
-                    diff = np.max(np.abs(got.elbo_trace - ref.elbo_trace) / np.abs(ref.elbo_trace))
-                    s.check("max relative difference of the ELBO traces", diff, limit=1e-10)
+                with report.section(
+                    "CAVI on a LocalCluster vs in one process",
+                    n=n,
+                    K=K,
+                    chunk=CHUNK,
+                    workers="2 processes x 1 thread",
+                ) as s:
+                    ref = gmm.cavi(
+                        x_local,
+                        K,
+                        PRIOR_VAR,
+                        init_phi=phi0,
+                        max_iter=6,
+                        tol=0.0,
+                    )
+                    got = scale.cavi(
+                        client, model, x, lam0, max_iter=6, tol=0.0
+                    )
+                    diff = np.max(
+                        np.abs(got.elbo_trace - ref.elbo_trace)
+                        / np.abs(ref.elbo_trace)
+                    )
+                    s.check(
+                        "max relative difference of the ELBO traces",
+                        diff,
+                        limit=1e-10,
+                    )
                     times = interleaved(
                         ROUNDS,
                         cluster=lambda: per_iteration(
-                            lambda it: scale.cavi(client, model, x, lam0, max_iter=it, tol=0.0, check=False), 2, 6),
+                            lambda it: scale.cavi(
+                                client,
+                                model,
+                                x,
+                                lam0,
+                                max_iter=it,
+                                tol=0.0,
+                                check=False,
+                            ),
+                            2,
+                            6,
+                        ),
                         memory=lambda: per_iteration(
-                            lambda it: gmm.cavi(x_local, K, PRIOR_VAR, init_phi=phi0, max_iter=it, tol=0.0), 2, 6),
+                            lambda it: gmm.cavi(
+                                x_local,
+                                K,
+                                PRIOR_VAR,
+                                init_phi=phi0,
+                                max_iter=it,
+                                tol=0.0,
+                            ),
+                            2,
+                            6,
+                        ),
                     )
                     s.timings(times)
-                    s.ratio("cluster / in memory", times["cluster"], times["memory"], target=0.7)
+                    s.ratio(
+                        "cluster / in memory",
+                        times["cluster"],
+                        times["memory"],
+                        target=0.7,
+                    )
                     for size, value in traffic.items():
-                        s.figure(f"client_bytes_per_iteration_n{size:.0e}", value,
-                                 f"bytes read by the client per iteration at n = {size:.0e}: {value:,.0f} "
-                                 f"(target <= 10,000)")
-                    s.check("bytes per iteration at n = 1e7 over 10 kB (bytes)", traffic[10**7], limit=10_000)
-                    s.note("the cluster side runs on both cores, the in-memory side on one; "
-                           "both use the same blocked E-step (gmm.conjugate_form's local step)")
+                        s.figure(
+                            f"client_bytes_per_iteration_n{size:.0e}",
+                            value,
+                            f"bytes read by the client per iteration at n = {size:.0e}: {value:,.0f} "
+                            f"(target <= 10,000)",
+                        )
+                    s.check(
+                        "bytes per iteration at n = 1e7 over 10 kB (bytes)",
+                        traffic[10**7],
+                        limit=10_000,
+                    )
+                    s.note(
+                        "the cluster side runs on both cores, the in-memory side on one; "
+                        "both use the same blocked E-step (gmm.conjugate_form's local step)"
+                    )
             time.sleep(0.5)
     finally:
         client.close()

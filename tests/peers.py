@@ -38,7 +38,9 @@ def sklearn_fit(X, resp0, prior, max_iter, tol, reg_covar=0.0):
         mean_precision_prior=prior.beta0,
         mean_prior=prior.m0,
         degrees_of_freedom_prior=prior.nu0,
-        covariance_prior=np.linalg.inv(prior.W0),  # scikit-learn's prior is on the covariance
+        covariance_prior=np.linalg.inv(
+            prior.W0
+        ),  # scikit-learn's prior is on the covariance
         reg_covar=reg_covar,
         max_iter=max_iter,
         tol=tol,

@@ -37,18 +37,31 @@ def _replicate(estimate, R, seed):
 M_TEST, L_TEST = np.array([0.2, -1.1]), np.array([[0.7, 0.0], [0.4, 0.9]])
 
 ESTIMATORS = {
-    "score": lambda rng, lj, g, m, L, S: bbvi.score_gradient(lj, m, L, S, seed=rng),
-    "score-cv": lambda rng, lj, g, m, L, S: bbvi.score_gradient(lj, m, L, S, seed=rng, control_variate=True),
-    "reparam": lambda rng, lj, g, m, L, S: bbvi.reparam_gradient(g, m, L, S, seed=rng),
+    "score": lambda rng, lj, g, m, L, S: bbvi.score_gradient(
+        lj, m, L, S, seed=rng
+    ),
+    "score-cv": lambda rng, lj, g, m, L, S: bbvi.score_gradient(
+        lj, m, L, S, seed=rng, control_variate=True
+    ),
+    "reparam": lambda rng, lj, g, m, L, S: bbvi.reparam_gradient(
+        g, m, L, S, seed=rng
+    ),
 }
 
 
 @pytest.mark.parametrize("name", list(ESTIMATORS))
 def test_estimators_are_unbiased_for_a_gaussian_target(name):
     est = ESTIMATORS[name]
-    gm, gL = _replicate(lambda rng: est(rng, gauss_log_joint, gauss_grad, M_TEST, L_TEST, 4), 3000, 1)
+    gm, gL = _replicate(
+        lambda rng: est(rng, gauss_log_joint, gauss_grad, M_TEST, L_TEST, 4),
+        3000,
+        1,
+    )
     exact_m, exact_L = gauss_exact_gradient(M_TEST, L_TEST)
-    for reps, exact in [(gm, exact_m), (gL[:, [0, 1, 1], [0, 0, 1]], exact_L[[0, 1, 1], [0, 0, 1]])]:
+    for reps, exact in [
+        (gm, exact_m),
+        (gL[:, [0, 1, 1], [0, 0, 1]], exact_L[[0, 1, 1], [0, 0, 1]]),
+    ]:
         se = reps.std(axis=0, ddof=1) / np.sqrt(len(reps))
         assert np.all(np.abs(reps.mean(axis=0) - exact) < K_SE * se + 1e-12)
 
@@ -65,8 +78,12 @@ def test_estimators_are_unbiased_for_logistic_regression(name):
         return lr.elbo(X, t, 4.0, th[:2], Lk @ Lk.T)
 
     th = np.array([*m, L[0, 0], L[1, 0], L[1, 1]])
-    exact = np.array([(elbo(th + 1e-5 * e) - elbo(th - 1e-5 * e)) / 2e-5 for e in np.eye(5)])
-    gm, gL = _replicate(lambda rng: ESTIMATORS[name](rng, lj, g, m, L, 4), 3000, 2)
+    exact = np.array(
+        [(elbo(th + 1e-5 * e) - elbo(th - 1e-5 * e)) / 2e-5 for e in np.eye(5)]
+    )
+    gm, gL = _replicate(
+        lambda rng: ESTIMATORS[name](rng, lj, g, m, L, 4), 3000, 2
+    )
     reps = np.column_stack([gm, gL[:, 0, 0], gL[:, 1, 0], gL[:, 1, 1]])
     se = reps.std(axis=0, ddof=1) / np.sqrt(len(reps))
     assert np.all(np.abs(reps.mean(axis=0) - exact) < K_SE * se)
@@ -88,21 +105,33 @@ def test_control_variate_and_reparameterisation_reduce_variance():
 def test_reparameterisation_is_exact_for_one_draw_when_the_gradient_is_constant():
     # log p linear in w: grad is constant, so the estimate of grad_m has no noise at all
     c = np.array([0.5, -1.5])
-    gm, gL = bbvi.reparam_gradient(lambda W: np.tile(c, (W.shape[0], 1)), M_TEST, L_TEST, 1, seed=0)
+    gm, gL = bbvi.reparam_gradient(
+        lambda W: np.tile(c, (W.shape[0], 1)), M_TEST, L_TEST, 1, seed=0
+    )
     np.testing.assert_allclose(gm, c)
 
 
 def test_mean_field_gradient_is_diagonal_and_equals_the_full_diagonal():
     L = np.diag([0.7, 0.9])
     full = bbvi.reparam_gradient(gauss_grad, M_TEST, L, 16, seed=5)
-    mf = bbvi.reparam_gradient(gauss_grad, M_TEST, L, 16, seed=5, mean_field=True)
+    mf = bbvi.reparam_gradient(
+        gauss_grad, M_TEST, L, 16, seed=5, mean_field=True
+    )
     np.testing.assert_allclose(mf[1], np.diag(np.diag(full[1])))
     np.testing.assert_allclose(mf[0], full[0])
 
 
 def test_fit_full_rank_recovers_a_gaussian_target():
-    fit = bbvi.fit(gauss_log_joint, gauss_grad, np.zeros(2), np.eye(2), n_steps=4000, n_samples=4, step_size=0.02,
-                   seed=0)
+    fit = bbvi.fit(
+        gauss_log_joint,
+        gauss_grad,
+        np.zeros(2),
+        np.eye(2),
+        n_steps=4000,
+        n_samples=4,
+        step_size=0.02,
+        seed=0,
+    )
     np.testing.assert_allclose(fit.m, MU, atol=0.03)
     np.testing.assert_allclose(fit.cov, SIGMA, rtol=0.05, atol=0.03)
 
@@ -114,10 +143,21 @@ def test_full_rank_optimum_is_closer_to_the_exact_posterior_than_mean_field():
     exact = lr.grid_posterior(X, t, 4.0)
     kl = {}
     for mean_field in (False, True):
-        fit = bbvi.fit(lj, g, np.zeros(2), np.eye(2), n_steps=3000, n_samples=4, step_size=0.02,
-                       mean_field=mean_field, seed=1)
+        fit = bbvi.fit(
+            lj,
+            g,
+            np.zeros(2),
+            np.eye(2),
+            n_steps=3000,
+            n_samples=4,
+            step_size=0.02,
+            mean_field=mean_field,
+            seed=1,
+        )
         kl[mean_field] = exact.kl_from_gaussian(fit.m, fit.cov)
-        assert np.all(np.isfinite(fit.elbo_trace)) and fit.elbo_trace.shape == (3000,)
+        assert np.all(
+            np.isfinite(fit.elbo_trace)
+        ) and fit.elbo_trace.shape == (3000,)
     assert 0 < kl[False] < kl[True]
     jj = lr.em(X, t, 4.0)
     assert kl[False] < exact.kl_from_gaussian(jj.m_N, jj.S_N)
@@ -132,15 +172,25 @@ def test_same_seed_same_numbers():
 
 # ---------------------------------------------------------------- bad input
 
+
 def test_bad_input_names_the_argument():
     with pytest.raises(ValueError, match="n_samples must be >= 1"):
         bbvi.reparam_gradient(gauss_grad, M_TEST, L_TEST, 0)
     with pytest.raises(ValueError, match="n_samples must be >= 1"):
         bbvi.score_gradient(gauss_log_joint, M_TEST, L_TEST, 0)
     with pytest.raises(ValueError, match="n_samples must be >= 2"):
-        bbvi.score_gradient(gauss_log_joint, M_TEST, L_TEST, 1, control_variate=True)
+        bbvi.score_gradient(
+            gauss_log_joint, M_TEST, L_TEST, 1, control_variate=True
+        )
     with pytest.raises(ValueError, match="n_samples"):
-        bbvi.fit(gauss_log_joint, gauss_grad, M_TEST, L_TEST, n_steps=10, n_samples=0)
+        bbvi.fit(
+            gauss_log_joint,
+            gauss_grad,
+            M_TEST,
+            L_TEST,
+            n_steps=10,
+            n_samples=0,
+        )
     with pytest.raises(TypeError, match="n_samples must be an integer"):
         bbvi.reparam_gradient(gauss_grad, M_TEST, L_TEST, 2.5)
     with pytest.raises(ValueError, match="lower triangular"):
@@ -156,6 +206,13 @@ def test_bad_input_names_the_argument():
     with pytest.raises(TypeError, match="grad_log_joint must be callable"):
         bbvi.reparam_gradient(None, M_TEST, L_TEST, 2)
     with pytest.raises(ValueError, match="average_last"):
-        bbvi.fit(gauss_log_joint, gauss_grad, M_TEST, L_TEST, n_steps=10, average_last=2.0)
+        bbvi.fit(
+            gauss_log_joint,
+            gauss_grad,
+            M_TEST,
+            L_TEST,
+            n_steps=10,
+            average_last=2.0,
+        )
     with pytest.raises(TypeError, match="seed"):
         bbvi.score_gradient(gauss_log_joint, M_TEST, L_TEST, 3, seed="x")

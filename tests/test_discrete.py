@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
-from scipy.special import rel_entr, softmax
+from scipy.special import rel_entr
 from scipy.stats import entropy as scipy_entropy
 
 from vitutor import discrete
@@ -24,7 +24,9 @@ def random_log_dist(rng, shape, zero_frac=0.0):
 # --- hypothesis strategies over small random models --------------------------------------
 
 shapes = array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
-finite_logs = st.floats(min_value=-30, max_value=10, allow_nan=False, allow_infinity=False)
+finite_logs = st.floats(
+    min_value=-30, max_value=10, allow_nan=False, allow_infinity=False
+)
 
 
 @st.composite
@@ -52,8 +54,12 @@ def test_kl_of_q_with_itself_is_zero(tables):
 def test_log_evidence_equals_elbo_plus_kl(tables):
     log_joint, log_q = tables
     log_px = discrete.log_evidence(log_joint)
-    total = discrete.elbo(log_q, log_joint) + discrete.kl(log_q, discrete.posterior(log_joint))
-    np.testing.assert_allclose(total, log_px, rtol=0, atol=1e-10 * max(1.0, abs(log_px)))
+    total = discrete.elbo(log_q, log_joint) + discrete.kl(
+        log_q, discrete.posterior(log_joint)
+    )
+    np.testing.assert_allclose(
+        total, log_px, rtol=0, atol=1e-10 * max(1.0, abs(log_px))
+    )
 
 
 @given(joint_and_q())
@@ -62,27 +68,39 @@ def test_elbo_bounds_log_evidence_with_equality_at_posterior(tables):
     log_px = discrete.log_evidence(log_joint)
     tol = 1e-10 * max(1.0, abs(log_px))
     assert discrete.elbo(log_q, log_joint) <= log_px + tol
-    np.testing.assert_allclose(discrete.elbo(discrete.posterior(log_joint), log_joint), log_px, rtol=0, atol=tol)
+    np.testing.assert_allclose(
+        discrete.elbo(discrete.posterior(log_joint), log_joint),
+        log_px,
+        rtol=0,
+        atol=tol,
+    )
 
 
 @given(joint_and_q(), st.floats(min_value=-50, max_value=50))
 def test_unnormalised_target_shifts_elbo_by_log_constant(tables, log_Z):
     log_joint, log_q = tables
-    shifted = discrete.elbo(log_q, log_joint + log_Z) - discrete.elbo(log_q, log_joint)
+    shifted = discrete.elbo(log_q, log_joint + log_Z) - discrete.elbo(
+        log_q, log_joint
+    )
     np.testing.assert_allclose(shifted, log_Z, rtol=0, atol=1e-9)
 
 
 # --- unit tests against independent implementations ---------------------------------------
 
+
 def test_log_evidence_matches_direct_sum():
     rng = np.random.default_rng(0)
     log_joint = rng.normal(size=(3, 4, 2))
-    assert discrete.log_evidence(log_joint) == pytest.approx(np.log(np.exp(log_joint).sum()), rel=1e-13)
+    assert discrete.log_evidence(log_joint) == pytest.approx(
+        np.log(np.exp(log_joint).sum()), rel=1e-13
+    )
 
 
 def test_log_evidence_does_not_underflow():
     log_joint = np.array([-1000.0, -1001.0])
-    assert discrete.log_evidence(log_joint) == pytest.approx(-1000.0 + np.log1p(np.exp(-1.0)), abs=1e-12)
+    assert discrete.log_evidence(log_joint) == pytest.approx(
+        -1000.0 + np.log1p(np.exp(-1.0)), abs=1e-12
+    )
 
 
 def test_posterior_is_bayes_rule():
@@ -103,7 +121,9 @@ def test_kl_matches_scipy_entropy():
 def test_kl_is_asymmetric():
     log_q = np.log([0.9, 0.1])
     log_p = np.log([0.5, 0.5])
-    assert discrete.kl(log_q, log_p) != pytest.approx(discrete.kl(log_p, log_q), rel=1e-3)
+    assert discrete.kl(log_q, log_p) != pytest.approx(
+        discrete.kl(log_p, log_q), rel=1e-3
+    )
 
 
 def test_kl_treats_zero_mass_cells_as_zero_contribution():
@@ -111,7 +131,9 @@ def test_kl_treats_zero_mass_cells_as_zero_contribution():
     p = np.array([0.5, 0.25, 0.25])
     expected = scipy_entropy(q, p)
     assert np.isfinite(expected)
-    assert discrete.kl(discrete.log_probs(q), discrete.log_probs(p)) == pytest.approx(expected, rel=1e-13)
+    assert discrete.kl(
+        discrete.log_probs(q), discrete.log_probs(p)
+    ) == pytest.approx(expected, rel=1e-13)
 
 
 def test_kl_is_infinite_when_q_has_mass_where_p_has_none():
@@ -126,7 +148,9 @@ def test_elbo_matches_rel_entr_formula():
     log_joint = rng.normal(size=(3, 3)) - 4.0
     log_q = random_log_dist(rng, (3, 3), zero_frac=0.3)
     expected = -np.sum(rel_entr(np.exp(log_q), np.exp(log_joint)))
-    assert discrete.elbo(log_q, log_joint) == pytest.approx(expected, rel=1e-12)
+    assert discrete.elbo(log_q, log_joint) == pytest.approx(
+        expected, rel=1e-12
+    )
 
 
 def test_elbo_is_minus_inf_when_q_has_mass_where_joint_is_zero():
@@ -137,7 +161,9 @@ def test_elbo_is_minus_inf_when_q_has_mass_where_joint_is_zero():
 def test_entropy_matches_scipy():
     rng = np.random.default_rng(4)
     log_q = random_log_dist(rng, (4, 3), zero_frac=0.2)
-    assert discrete.entropy(log_q) == pytest.approx(scipy_entropy(np.exp(log_q).ravel()), rel=1e-12)
+    assert discrete.entropy(log_q) == pytest.approx(
+        scipy_entropy(np.exp(log_q).ravel()), rel=1e-12
+    )
 
 
 def test_log_probs_maps_zero_to_minus_inf_without_warning():
@@ -148,7 +174,10 @@ def test_log_probs_maps_zero_to_minus_inf_without_warning():
 
 # --- bad input -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("bad", [[np.nan, 0.0], [np.inf, 0.0], [-np.inf, -np.inf]])
+
+@pytest.mark.parametrize(
+    "bad", [[np.nan, 0.0], [np.inf, 0.0], [-np.inf, -np.inf]]
+)
 def test_log_evidence_rejects_bad_tables(bad):
     with pytest.raises(ValueError, match="log_joint"):
         discrete.log_evidence(bad)
@@ -192,7 +221,12 @@ def test_elbo_rejects_bad_q_and_shapes():
 
 @pytest.mark.parametrize(
     "p, message",
-    [([-0.1, 1.1], "non-negative"), ([0.3, 0.3], "sum to one"), ([np.nan, 1.0], "NaN"), ([], "non-empty")],
+    [
+        ([-0.1, 1.1], "non-negative"),
+        ([0.3, 0.3], "sum to one"),
+        ([np.nan, 1.0], "NaN"),
+        ([], "non-empty"),
+    ],
 )
 def test_log_probs_rejects_tables_that_are_not_distributions(p, message):
     with pytest.raises(ValueError, match=message):
@@ -208,4 +242,6 @@ def test_seed_is_validated_by_name():
         check_seed("abc")
     with pytest.raises(TypeError, match="seed"):
         check_seed(True)
-    assert check_seed(np.int64(3)).integers(10**9) == check_seed(3).integers(10**9)
+    assert check_seed(np.int64(3)).integers(10**9) == check_seed(3).integers(
+        10**9
+    )

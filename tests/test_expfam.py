@@ -19,9 +19,21 @@ def families():
         st.builds(lambda m, v: ef.Gaussian.from_mean_var(m, v), real, pos),
         st.builds(lambda a, b: ef.Gamma.from_shape_rate(a, b), pos, pos),
         st.builds(lambda a, b: ef.Beta.from_ab(a, b), pos, pos),
-        st.builds(lambda a: ef.Dirichlet.from_concentration(a), st.lists(pos, min_size=2, max_size=4)),
-        st.builds(lambda e: ef.Categorical(np.array(e)), st.lists(real, min_size=2, max_size=5)),
-        st.builds(lambda m, k, a, b: ef.NormalGamma.from_params(m, k, a, b), real, pos, pos, pos),
+        st.builds(
+            lambda a: ef.Dirichlet.from_concentration(a),
+            st.lists(pos, min_size=2, max_size=4),
+        ),
+        st.builds(
+            lambda e: ef.Categorical(np.array(e)),
+            st.lists(real, min_size=2, max_size=5),
+        ),
+        st.builds(
+            lambda m, k, a, b: ef.NormalGamma.from_params(m, k, a, b),
+            real,
+            pos,
+            pos,
+            pos,
+        ),
     )
 
 
@@ -32,7 +44,10 @@ def fd_gradient(dist, h=1e-6):
     for j in range(eta.size):
         e = np.zeros_like(eta)
         e.flat[j] = h
-        grad.flat[j] = (type(dist)(eta + e).log_partition() - type(dist)(eta - e).log_partition()) / (2 * h)
+        grad.flat[j] = (
+            type(dist)(eta + e).log_partition()
+            - type(dist)(eta - e).log_partition()
+        ) / (2 * h)
     return grad
 
 
@@ -44,14 +59,18 @@ def fd_hessian(dist, h=1e-5):
     for j in range(d):
         e = np.zeros_like(eta)
         e.flat[j] = h
-        H[:, j] = (type(dist)(eta + e).mean_T() - type(dist)(eta - e).mean_T()).ravel() / (2 * h)
+        H[:, j] = (
+            type(dist)(eta + e).mean_T() - type(dist)(eta - e).mean_T()
+        ).ravel() / (2 * h)
     return H
 
 
 @settings(max_examples=60, deadline=None)
 @given(families())
 def test_gradient_of_log_partition_is_mean_of_statistics(dist):
-    np.testing.assert_allclose(dist.mean_T(), fd_gradient(dist), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        dist.mean_T(), fd_gradient(dist), rtol=1e-6, atol=1e-7
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -77,7 +96,9 @@ SCIPY_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("dist", "ref", "z"), SCIPY_CASES, ids=["gaussian", "gamma", "beta"])
+@pytest.mark.parametrize(
+    ("dist", "ref", "z"), SCIPY_CASES, ids=["gaussian", "gamma", "beta"]
+)
 def test_entropy_and_logpdf_match_scipy(dist, ref, z):
     np.testing.assert_allclose(dist.entropy(), ref.entropy(), rtol=1e-12)
     np.testing.assert_allclose(dist.logpdf(z), ref.logpdf(z), rtol=1e-12)
@@ -88,9 +109,13 @@ def test_entropy_and_logpdf_match_scipy(dist, ref, z):
 def test_dirichlet_entropy_and_logpdf_match_scipy(alpha):
     dist = ef.Dirichlet.from_concentration(alpha)
     ref = stats.dirichlet(np.array(alpha))
-    np.testing.assert_allclose(dist.entropy(), ref.entropy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        dist.entropy(), ref.entropy(), rtol=1e-10, atol=1e-12
+    )
     z = np.full(len(alpha), 1.0 / len(alpha))
-    np.testing.assert_allclose(dist.logpdf(z), ref.logpdf(z), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        dist.logpdf(z), ref.logpdf(z), rtol=1e-10, atol=1e-12
+    )
 
 
 @settings(max_examples=40, deadline=None)
@@ -99,15 +124,23 @@ def test_categorical_entropy_and_probabilities_match_scipy(eta):
     dist = ef.Categorical(np.array(eta))
     p = np.exp(eta) / np.sum(np.exp(eta))
     np.testing.assert_allclose(dist.probs, p, rtol=1e-12)
-    np.testing.assert_allclose(dist.entropy(), stats.entropy(p), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(dist.logpdf(np.arange(len(eta))), np.log(p), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        dist.entropy(), stats.entropy(p), rtol=1e-10, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        dist.logpdf(np.arange(len(eta))), np.log(p), rtol=1e-10, atol=1e-12
+    )
 
 
 def test_normal_gamma_logpdf_is_gamma_times_normal():
     dist = ef.NormalGamma.from_params(0.4, 2.5, 3.1, 1.7)
     mu, tau = np.array([-0.3, 0.9]), np.array([0.6, 2.2])
-    ref = stats.gamma.logpdf(tau, 3.1, scale=1 / 1.7) + stats.norm.logpdf(mu, 0.4, 1 / np.sqrt(2.5 * tau))
-    np.testing.assert_allclose(dist.logpdf(np.stack([mu, tau], axis=-1)), ref, rtol=1e-12)
+    ref = stats.gamma.logpdf(tau, 3.1, scale=1 / 1.7) + stats.norm.logpdf(
+        mu, 0.4, 1 / np.sqrt(2.5 * tau)
+    )
+    np.testing.assert_allclose(
+        dist.logpdf(np.stack([mu, tau], axis=-1)), ref, rtol=1e-12
+    )
 
 
 MC_CASES = [
@@ -138,23 +171,43 @@ def test_mean_and_covariance_of_statistics_by_monte_carlo(dist):
 def test_entropy_by_monte_carlo(dist):
     m = 400_000
     log_p = dist.logpdf(dist.sample(m, seed=1))
-    assert abs(-log_p.mean() - float(dist.entropy())) < 5 * log_p.std() / np.sqrt(m)
+    assert abs(
+        -log_p.mean() - float(dist.entropy())
+    ) < 5 * log_p.std() / np.sqrt(m)
 
 
 def test_kl_by_quadrature_for_the_univariate_families():
     pairs = [
-        (ef.Gaussian.from_mean_var(0.3, 0.5), ef.Gaussian.from_mean_var(-1.0, 2.0), -np.inf, np.inf),
-        (ef.Gamma.from_shape_rate(2.5, 1.5), ef.Gamma.from_shape_rate(1.2, 0.4), 0.0, np.inf),
+        (
+            ef.Gaussian.from_mean_var(0.3, 0.5),
+            ef.Gaussian.from_mean_var(-1.0, 2.0),
+            -np.inf,
+            np.inf,
+        ),
+        (
+            ef.Gamma.from_shape_rate(2.5, 1.5),
+            ef.Gamma.from_shape_rate(1.2, 0.4),
+            0.0,
+            np.inf,
+        ),
         (ef.Beta.from_ab(2.0, 5.0), ef.Beta.from_ab(0.8, 1.3), 0.0, 1.0),
     ]
     for p, q, lo, hi in pairs:
         ps, qs = p.to_scipy(), q.to_scipy()
-        value = integrate.quad(lambda z: ps.pdf(z) * (ps.logpdf(z) - qs.logpdf(z)), lo, hi, epsabs=1e-12)[0]
+        value = integrate.quad(
+            lambda z: ps.pdf(z) * (ps.logpdf(z) - qs.logpdf(z)),
+            lo,
+            hi,
+            epsabs=1e-12,
+        )[0]
         np.testing.assert_allclose(p.kl(q), value, rtol=1e-8)
 
 
 def test_kl_by_cubature_for_normal_gamma_and_monte_carlo_for_dirichlet():
-    p, q = ef.NormalGamma.from_params(0.5, 2.0, 3.0, 1.5), ef.NormalGamma.from_params(-0.2, 0.7, 1.8, 0.9)
+    p, q = (
+        ef.NormalGamma.from_params(0.5, 2.0, 3.0, 1.5),
+        ef.NormalGamma.from_params(-0.2, 0.7, 1.8, 0.9),
+    )
 
     m, kappa, _, _ = p.params
 
@@ -163,23 +216,43 @@ def test_kl_by_cubature_for_normal_gamma_and_monte_carlo_for_dirichlet():
         tau = np.exp(w[:, 1])
         z = np.stack([m + w[:, 0] / np.sqrt(kappa * tau), tau], axis=-1)
         log_p = p.logpdf(z)
-        return np.exp(log_p) * (log_p - q.logpdf(z)) * tau / np.sqrt(kappa * tau)
+        return (
+            np.exp(log_p) * (log_p - q.logpdf(z)) * tau / np.sqrt(kappa * tau)
+        )
 
-    value = integrate.cubature(integrand, [-12.0, -25.0], [12.0, 4.0], rtol=1e-10, atol=1e-13).estimate
+    value = integrate.cubature(
+        integrand, [-12.0, -25.0], [12.0, 4.0], rtol=1e-10, atol=1e-13
+    ).estimate
     np.testing.assert_allclose(p.kl(q), value, rtol=1e-7)
 
-    p, q = ef.Dirichlet.from_concentration([2.0, 3.0, 1.5]), ef.Dirichlet.from_concentration([1.0, 1.0, 4.0])
+    p, q = (
+        ef.Dirichlet.from_concentration([2.0, 3.0, 1.5]),
+        ef.Dirichlet.from_concentration([1.0, 1.0, 4.0]),
+    )
     z = p.sample(400_000, seed=2)
     diff = p.logpdf(z) - q.logpdf(z)
-    assert abs(diff.mean() - float(p.kl(q))) < 5 * diff.std() / np.sqrt(z.shape[0])
+    assert abs(diff.mean() - float(p.kl(q))) < 5 * diff.std() / np.sqrt(
+        z.shape[0]
+    )
 
 
 def test_batched_parameters_act_as_independent_distributions():
-    batch = ef.Gaussian.from_mean_var(np.array([0.0, 1.0, -2.0]), np.array([1.0, 0.5, 3.0]))
+    batch = ef.Gaussian.from_mean_var(
+        np.array([0.0, 1.0, -2.0]), np.array([1.0, 0.5, 3.0])
+    )
     assert batch.batch_shape == (3,)
-    singles = [ef.Gaussian.from_mean_var(m, v) for m, v in [(0.0, 1.0), (1.0, 0.5), (-2.0, 3.0)]]
-    np.testing.assert_allclose(batch.entropy(), [float(s.entropy()) for s in singles], rtol=1e-14)
-    np.testing.assert_allclose(batch.log_partition(), [float(s.log_partition()) for s in singles], rtol=1e-14)
+    singles = [
+        ef.Gaussian.from_mean_var(m, v)
+        for m, v in [(0.0, 1.0), (1.0, 0.5), (-2.0, 3.0)]
+    ]
+    np.testing.assert_allclose(
+        batch.entropy(), [float(s.entropy()) for s in singles], rtol=1e-14
+    )
+    np.testing.assert_allclose(
+        batch.log_partition(),
+        [float(s.log_partition()) for s in singles],
+        rtol=1e-14,
+    )
     assert batch.sample(5, seed=0).shape == (5, 3)
 
 
@@ -200,7 +273,9 @@ def test_conversions_round_trip():
 
 def test_sampling_is_reproducible_from_its_seed():
     for dist in MC_CASES:
-        np.testing.assert_array_equal(dist.sample(7, seed=3), dist.sample(7, seed=3))
+        np.testing.assert_array_equal(
+            dist.sample(7, seed=3), dist.sample(7, seed=3)
+        )
 
 
 def test_eta_is_read_only():
@@ -239,7 +314,9 @@ def test_bad_types_are_refused():
     with pytest.raises(TypeError, match="eta"):
         ef.Gaussian(np.array(["a", "b"]))
     with pytest.raises(TypeError, match="other"):
-        ef.Gaussian.from_mean_var(0.0, 1.0).kl(ef.Gamma.from_shape_rate(1.0, 1.0))
+        ef.Gaussian.from_mean_var(0.0, 1.0).kl(
+            ef.Gamma.from_shape_rate(1.0, 1.0)
+        )
     with pytest.raises(TypeError, match="z"):
         ef.Categorical(np.zeros(3)).T(np.array([0.5]))
     with pytest.raises(ValueError, match="z"):

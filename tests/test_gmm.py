@@ -24,7 +24,9 @@ def log_joint_by_mvn(x, K, prior_var):
     for c in itertools.product(range(K), repeat=n):
         A = np.eye(K)[list(c)]  # n x K one-hot: x = A mu + eps
         cov = np.eye(n) + prior_var * A @ A.T
-        table[c] = multivariate_normal(np.zeros(n), cov).logpdf(x) - n * np.log(K)
+        table[c] = multivariate_normal(np.zeros(n), cov).logpdf(
+            x
+        ) - n * np.log(K)
     return table
 
 
@@ -37,7 +39,9 @@ def log_evidence_by_grid(x, K, prior_var, h=0.15):
     sd = np.sqrt(prior_var)
     L = max(8.5 * sd, np.max(np.abs(x)) + 7.0)
     grid = np.arange(-L, L + h / 2, h)
-    lik = norm.pdf(x[:, None], grid[None, :], 1.0) / K  # (n, G): N(x_i; mu, 1) / K
+    lik = (
+        norm.pdf(x[:, None], grid[None, :], 1.0) / K
+    )  # (n, G): N(x_i; mu, 1) / K
     log_prior = norm.logpdf(grid, 0.0, sd)
     if K == 1:
         log_f = np.log(lik).sum(axis=0) + log_prior
@@ -46,14 +50,22 @@ def log_evidence_by_grid(x, K, prior_var, h=0.15):
         log_f += log_prior[:, None] + log_prior[None, :]
     else:
         rows = [
-            np.log(lik[:, g, None, None] + lik[:, :, None] + lik[:, None, :]).sum(axis=0) + log_prior[g]
+            np.log(
+                lik[:, g, None, None] + lik[:, :, None] + lik[:, None, :]
+            ).sum(axis=0)
+            + log_prior[g]
             for g in range(grid.size)
         ]
-        log_f = np.stack(rows) + log_prior[None, :, None] + log_prior[None, None, :]
+        log_f = (
+            np.stack(rows)
+            + log_prior[None, :, None]
+            + log_prior[None, None, :]
+        )
     return logsumexp(log_f) + K * np.log(h)
 
 
 # --- simulate -----------------------------------------------------------------------------
+
 
 def test_simulate_is_deterministic_given_seed():
     a, b = gmm.simulate(20, 3, 2.0, seed=7), gmm.simulate(20, 3, 2.0, seed=7)
@@ -74,21 +86,31 @@ def test_simulate_has_the_model_moments():
     assert abs(resid.mean()) < 4 / np.sqrt(len(resid))
     assert abs(resid.var() - 1.0) < 4 * np.sqrt(2 / len(resid))
     counts = np.bincount(s.c, minlength=4) / len(s.c)
-    np.testing.assert_allclose(counts, 0.25, atol=4 * np.sqrt(0.25 * 0.75 / len(s.c)))
+    np.testing.assert_allclose(
+        counts, 0.25, atol=4 * np.sqrt(0.25 * 0.75 / len(s.c))
+    )
 
 
 def test_simulated_means_have_the_prior_variance():
-    mus = np.concatenate([gmm.simulate(1, 5, 3.0, seed=i).mu for i in range(4000)])
+    mus = np.concatenate(
+        [gmm.simulate(1, 5, 3.0, seed=i).mu for i in range(4000)]
+    )
     assert abs(mus.var() - 3.0) < 4 * 3.0 * np.sqrt(2 / len(mus))
 
 
 # --- the joint table and the exact evidence -------------------------------------------------
 
-@pytest.mark.parametrize("K, n, prior_var", [(1, 3, 0.5), (2, 4, 1.0), (3, 4, 10.0), (2, 6, 0.01)])
+
+@pytest.mark.parametrize(
+    "K, n, prior_var", [(1, 3, 0.5), (2, 4, 1.0), (3, 4, 10.0), (2, 6, 0.01)]
+)
 def test_log_joint_assignments_matches_multivariate_normal(K, n, prior_var):
     x = gmm.simulate(n, K, prior_var, seed=K + n).x
     np.testing.assert_allclose(
-        gmm.log_joint_assignments(x, K, prior_var), log_joint_by_mvn(x, K, prior_var), rtol=0, atol=1e-10
+        gmm.log_joint_assignments(x, K, prior_var),
+        log_joint_by_mvn(x, K, prior_var),
+        rtol=0,
+        atol=1e-10,
     )
 
 
@@ -98,30 +120,42 @@ def test_log_joint_assignments_matches_multivariate_normal(K, n, prior_var):
     st.floats(0.05, 20.0),
     st.integers(0, 2**32 - 1),
 )
-def test_log_evidence_exact_matches_multivariate_normal_route(K, n, prior_var, seed):
+def test_log_evidence_exact_matches_multivariate_normal_route(
+    K, n, prior_var, seed
+):
     x = np.random.default_rng(seed).normal(scale=3.0, size=n)
     expected = logsumexp(log_joint_by_mvn(x, K, prior_var))
-    assert gmm.log_evidence_exact(x, K, prior_var) == pytest.approx(expected, abs=1e-10)
+    assert gmm.log_evidence_exact(x, K, prior_var) == pytest.approx(
+        expected, abs=1e-10
+    )
 
 
-@pytest.mark.parametrize("x", [np.array([0.3]), np.array([-1.2, 2.5]), np.array([0.1, 0.1])])
+@pytest.mark.parametrize(
+    "x", [np.array([0.3]), np.array([-1.2, 2.5]), np.array([0.1, 0.1])]
+)
 @pytest.mark.parametrize("K", [1, 2])
 def test_log_evidence_exact_matches_numerical_integration(x, K):
     expected = log_evidence_by_grid(x, K, prior_var=2.0)
-    assert gmm.log_evidence_exact(x, K, 2.0) == pytest.approx(expected, abs=1e-9)
+    assert gmm.log_evidence_exact(x, K, 2.0) == pytest.approx(
+        expected, abs=1e-9
+    )
 
 
 def test_single_component_evidence_is_a_correlated_normal():
     x = np.array([0.5, -0.3, 1.7])
     cov = np.eye(3) + 4.0 * np.ones((3, 3))
-    assert gmm.log_evidence_exact(x, 1, 4.0) == pytest.approx(multivariate_normal(np.zeros(3), cov).logpdf(x), abs=1e-12)
+    assert gmm.log_evidence_exact(x, 1, 4.0) == pytest.approx(
+        multivariate_normal(np.zeros(3), cov).logpdf(x), abs=1e-12
+    )
 
 
 def test_chunked_sum_agrees_with_the_full_table():
     # n = 12, K = 3: 531441 assignments span many chunks; the table route sums them in one go.
     x = gmm.simulate(12, 3, 2.0, seed=3).x
     table = gmm.log_joint_assignments(x, 3, 2.0)
-    assert gmm.log_evidence_exact(x, 3, 2.0) == pytest.approx(discrete.log_evidence(table), abs=1e-9)
+    assert gmm.log_evidence_exact(x, 3, 2.0) == pytest.approx(
+        discrete.log_evidence(table), abs=1e-9
+    )
 
 
 def test_table_is_in_c_order_of_assignments():
@@ -129,14 +163,18 @@ def test_table_is_in_c_order_of_assignments():
     table = gmm.log_joint_assignments(x, 2, 1.0)
     c = (0, 1, 1)
     A = np.eye(2)[list(c)]
-    expected = multivariate_normal(np.zeros(3), np.eye(3) + A @ A.T).logpdf(x) - 3 * np.log(2)
+    expected = multivariate_normal(np.zeros(3), np.eye(3) + A @ A.T).logpdf(
+        x
+    ) - 3 * np.log(2)
     assert table[c] == pytest.approx(expected, abs=1e-12)
 
 
 def test_K3_n14_matches_integration_over_the_means():
     # 3**14 = 4.8 million assignments summed exactly, against a 3-D quadrature over mu.
     x = gmm.simulate(14, 3, 1.0, seed=0).x
-    assert gmm.log_evidence_exact(x, 3, 1.0) == pytest.approx(log_evidence_by_grid(x, 3, 1.0, h=0.2), abs=1e-8)
+    assert gmm.log_evidence_exact(x, 3, 1.0) == pytest.approx(
+        log_evidence_by_grid(x, 3, 1.0, h=0.2), abs=1e-8
+    )
 
 
 def test_extreme_data_stay_finite():
@@ -145,6 +183,7 @@ def test_extreme_data_stay_finite():
 
 
 # --- bad input -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "x, K, prior_var, match",
@@ -181,7 +220,10 @@ def test_refuses_problems_too_large_to_enumerate_and_says_how_large():
         gmm.log_joint_assignments(np.zeros(30), 2, 1.0)
 
 
-@pytest.mark.parametrize("n, K, prior_var, match", [(0, 2, 1.0, "n"), (5, 0, 1.0, "K"), (5, 2, -2.0, "prior_var")])
+@pytest.mark.parametrize(
+    "n, K, prior_var, match",
+    [(0, 2, 1.0, "n"), (5, 0, 1.0, "K"), (5, 2, -2.0, "prior_var")],
+)
 def test_simulate_rejects_bad_input(n, K, prior_var, match):
     with pytest.raises(ValueError, match=match):
         gmm.simulate(n, K, prior_var, seed=0)

@@ -37,9 +37,15 @@ def elbo_by_monte_carlo(x, phi, m, s2, prior_var, draws, rng):
     n, K = phi.shape
     mu = m + np.sqrt(s2) * rng.standard_normal((draws, K))
     cdf = np.cumsum(phi, axis=1)
-    c = np.minimum((cdf[None, :, :] <= rng.random((draws, n, 1))).sum(axis=2), K - 1)
+    c = np.minimum(
+        (cdf[None, :, :] <= rng.random((draws, n, 1))).sum(axis=2), K - 1
+    )
     with np.errstate(divide="ignore"):
-        log_q_c = np.log(np.take_along_axis(np.broadcast_to(phi, (draws, n, K)), c[:, :, None], axis=2))[:, :, 0]
+        log_q_c = np.log(
+            np.take_along_axis(
+                np.broadcast_to(phi, (draws, n, K)), c[:, :, None], axis=2
+            )
+        )[:, :, 0]
     log_q = log_q_c.sum(axis=1) + norm.logpdf(mu, m, np.sqrt(s2)).sum(axis=1)
     values = log_joint_by_scipy(x, c, mu, prior_var) - log_q
     return values.mean(), values.std(ddof=1) / np.sqrt(draws)
@@ -48,7 +54,11 @@ def elbo_by_monte_carlo(x, phi, m, s2, prior_var, draws, rng):
 def elbo_of_parameters(x, theta, K, prior_var):
     """ELBO as a function of unconstrained (m, log s2, softmax logits of phi)."""
     n = x.size
-    m, log_s2, logits = theta[:K], theta[K : 2 * K], theta[2 * K :].reshape(n, K)
+    m, log_s2, logits = (
+        theta[:K],
+        theta[K : 2 * K],
+        theta[2 * K :].reshape(n, K),
+    )
     return gmm.elbo(x, softmax(logits, axis=1), m, np.exp(log_s2), prior_var)
 
 
@@ -80,24 +90,39 @@ small_problems = st.tuples(
 
 def test_update_assignments_matches_the_naive_softmax_formula():
     rng = np.random.default_rng(0)
-    x, m, s2 = rng.normal(0, 3, 50), rng.normal(0, 3, 4), rng.uniform(0.1, 2, 4)
+    x, m, s2 = (
+        rng.normal(0, 3, 50),
+        rng.normal(0, 3, 4),
+        rng.uniform(0.1, 2, 4),
+    )
     logits = np.outer(x, m) - 0.5 * (s2 + m**2)
     expected = np.exp(logits - logits.max(axis=1, keepdims=True))
     expected /= expected.sum(axis=1, keepdims=True)
-    np.testing.assert_allclose(gmm.update_assignments(x, m, s2), expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        gmm.update_assignments(x, m, s2), expected, rtol=1e-12, atol=1e-15
+    )
 
 
 def test_update_assignments_maximises_the_elbo_over_each_phi_row():
     rng = np.random.default_rng(1)
-    x, m, s2, prior_var = rng.normal(0, 2, 4), rng.normal(0, 2, 3), rng.uniform(0.2, 1, 3), 3.0
+    x, m, s2, prior_var = (
+        rng.normal(0, 2, 4),
+        rng.normal(0, 2, 3),
+        rng.uniform(0.2, 1, 3),
+        3.0,
+    )
     phi = gmm.update_assignments(x, m, s2)
     theta0 = np.zeros(x.size * 3)
 
     def neg(logits):
-        return -gmm.elbo(x, softmax(logits.reshape(-1, 3), axis=1), m, s2, prior_var)
+        return -gmm.elbo(
+            x, softmax(logits.reshape(-1, 3), axis=1), m, s2, prior_var
+        )
 
     best = minimize(neg, theta0, method="BFGS", options={"gtol": 1e-10})
-    np.testing.assert_allclose(softmax(best.x.reshape(-1, 3), axis=1), phi, atol=1e-5)
+    np.testing.assert_allclose(
+        softmax(best.x.reshape(-1, 3), axis=1), phi, atol=1e-5
+    )
 
 
 def test_update_means_maximises_the_elbo_over_m_and_s2():
@@ -142,25 +167,46 @@ def estep_by_scipy(x, m, s2):
 
 def uses_the_product_form(x, m):
     c = 0.5 * (x.min() + x.max())
-    return 0.5 * (x.max() - x.min()) + np.abs(m - c).max() <= gmm._PRODUCT_SCALE
+    return (
+        0.5 * (x.max() - x.min()) + np.abs(m - c).max() <= gmm._PRODUCT_SCALE
+    )
 
 
 @pytest.mark.parametrize("block", [1, 7, 64, 10_000])
-@pytest.mark.parametrize("loc, scale, product", [(0.0, 4.0, True), (1e6, 2.0, True), (0.0, 300.0, False)])
-def test_estep_statistics_match_scipy_softmax_and_logsumexp(block, loc, scale, product):
+@pytest.mark.parametrize(
+    "loc, scale, product",
+    [(0.0, 4.0, True), (1e6, 2.0, True), (0.0, 300.0, False)],
+)
+def test_estep_statistics_match_scipy_softmax_and_logsumexp(
+    block, loc, scale, product
+):
     rng = np.random.default_rng(11)
-    x, m, s2 = loc + rng.normal(0, scale, 1000), loc + rng.normal(0, scale, 6), rng.uniform(0.01, 2, 6)
-    assert uses_the_product_form(x, m) == product  # both ways of forming the exponent are tested
+    x, m, s2 = (
+        loc + rng.normal(0, scale, 1000),
+        loc + rng.normal(0, scale, 6),
+        rng.uniform(0.01, 2, 6),
+    )
+    assert (
+        uses_the_product_form(x, m) == product
+    )  # both ways of forming the exponent are tested
     phi, counts, sums, data = estep_by_scipy(x, m, s2)
     out = np.empty_like(phi)
     got = gmm._estep_statistics(x, m, s2, block, phi_out=out)
     np.testing.assert_allclose(got[0], counts, rtol=1e-13)
-    np.testing.assert_allclose(got[1], sums, rtol=1e-13, atol=1e-13 * np.abs(x).sum())
+    np.testing.assert_allclose(
+        got[1], sums, rtol=1e-13, atol=1e-13 * np.abs(x).sum()
+    )
     np.testing.assert_allclose(got[2], data, rtol=1e-13)
     np.testing.assert_allclose(out, phi, rtol=1e-13, atol=1e-15)
 
 
-@pytest.mark.parametrize("far, product", [([55.0, -60.0, 40.0, 48.0, -45.0], True), ([55.0, -60.0, 1e4, -1e4, 40.0], False)])
+@pytest.mark.parametrize(
+    "far, product",
+    [
+        ([55.0, -60.0, 40.0, 48.0, -45.0], True),
+        ([55.0, -60.0, 1e4, -1e4, 40.0], False),
+    ],
+)
 def test_estep_rows_far_from_every_mean_are_shifted_not_lost(far, product):
     # energies from about 40^2 / 2 to 1e4^2 / 2: the unshifted row sums underflow (to 0 or below
     # _UNDERFLOW), so these rows must take the max-shifted path without disturbing the others
@@ -169,7 +215,9 @@ def test_estep_rows_far_from_every_mean_are_shifted_not_lost(far, product):
     x = rng.permutation(np.concatenate([rng.normal(0, 2, 40), far]))
     assert uses_the_product_form(x, m) == product
     energy = 0.5 * ((x[:, None] - m) ** 2 + s2)
-    assert np.sum(np.exp(-energy).sum(axis=1) < gmm._UNDERFLOW) == 5  # the path is exercised
+    assert (
+        np.sum(np.exp(-energy).sum(axis=1) < gmm._UNDERFLOW) == 5
+    )  # the path is exercised
     phi, counts, sums, data = estep_by_scipy(x, m, s2)
     for block in (4, 45):
         out = np.empty_like(phi)
@@ -181,11 +229,18 @@ def test_estep_rows_far_from_every_mean_are_shifted_not_lost(far, product):
         np.testing.assert_allclose(got[2], data, rtol=1e-13)
 
 
-@pytest.mark.parametrize("tol, max_iter", [(1e-10, 1000), (0.0, 25), (1e-3, 1000), (1e-15, 3)])
+@pytest.mark.parametrize(
+    "tol, max_iter", [(1e-10, 1000), (0.0, 25), (1e-3, 1000), (1e-15, 3)]
+)
 def test_returned_phi_is_the_optimum_for_the_returned_q_mu(tol, max_iter):
     x = gmm.simulate(2000, 4, 10.0, seed=6).x
     result = gmm.cavi(x, 4, 10.0, seed=1, tol=tol, max_iter=max_iter)
-    np.testing.assert_allclose(result.phi, gmm.update_assignments(x, result.m, result.s2), rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(
+        result.phi,
+        gmm.update_assignments(x, result.m, result.s2),
+        rtol=1e-13,
+        atol=1e-300,
+    )
     expected = gmm.elbo(x, result.phi, result.m, result.s2, 10.0)
     np.testing.assert_allclose(result.elbo_trace[-1], expected, rtol=1e-12)
 
@@ -204,14 +259,18 @@ def test_cavi_writes_phi_in_its_last_estep_not_in_an_extra_one(monkeypatch):
         calls.clear()
         result = gmm.cavi(x, 3, 25.0, seed=0, **kwargs)
         # one E-step from the initial means, then one per iteration; only the last writes phi
-        assert len(calls) == result.n_iter + 1 and calls[-1] and sum(calls) == 1
+        assert (
+            len(calls) == result.n_iter + 1 and calls[-1] and sum(calls) == 1
+        )
 
 
 # --- the ELBO -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_closed_form_elbo_matches_monte_carlo_within_four_standard_errors(seed):
+def test_closed_form_elbo_matches_monte_carlo_within_four_standard_errors(
+    seed,
+):
     rng = np.random.default_rng(seed)
     n, K, prior_var = 15, 3, 5.0
     x = gmm.simulate(n, K, prior_var, seed=seed).x
@@ -238,7 +297,9 @@ def test_log_joint_broadcasts_over_draws():
     x = np.array([0.5, -1.0])
     c, mu = np.array([[0, 1], [1, 1]]), np.array([[0.2, -0.4], [1.0, 0.0]])
     expected = log_joint_by_scipy(x, c, mu, 3.0)
-    np.testing.assert_allclose(gmm.log_joint(x, c, mu, 3.0), expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        gmm.log_joint(x, c, mu, 3.0), expected, rtol=1e-12
+    )
 
 
 @given(small_problems)
@@ -256,7 +317,9 @@ def test_last_trace_value_is_the_elbo_of_the_returned_q(problem):
     x = np.array(x)
     result = gmm.cavi(x, K, prior_var, seed=seed, max_iter=50)
     expected = gmm.elbo(x, result.phi, result.m, result.s2, prior_var)
-    np.testing.assert_allclose(result.elbo_trace[-1], expected, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        result.elbo_trace[-1], expected, rtol=1e-10, atol=1e-10
+    )
 
 
 @given(
@@ -272,7 +335,12 @@ def test_elbo_is_below_the_exact_log_evidence(K, x, prior_var, seed):
     fitted = gmm.cavi(x, K, prior_var, seed=seed)
     assert fitted.elbo_trace[-1] <= log_px + 1e-9
     phi = rng.dirichlet(np.ones(K), size=x.size)
-    assert gmm.elbo(x, phi, rng.normal(0, 2, K), rng.uniform(0.1, 3, K), prior_var) <= log_px
+    assert (
+        gmm.elbo(
+            x, phi, rng.normal(0, 2, K), rng.uniform(0.1, 3, K), prior_var
+        )
+        <= log_px
+    )
 
 
 def test_single_point_single_component_elbo_reaches_the_evidence():
@@ -307,15 +375,26 @@ def test_exact_assignment_marginals_are_uniform_so_compare_coassignments():
     log_post = discrete.posterior(gmm.log_joint_assignments(x, K, prior_var))
     post = np.exp(log_post)
     n = x.size
-    marginals = np.stack([post.sum(axis=tuple(j for j in range(n) if j != i)) for i in range(n)])
-    np.testing.assert_allclose(marginals, 1.0 / K, atol=1e-12)  # label symmetry
-    c = np.array(np.unravel_index(np.arange(post.size), post.shape))  # (n, K**n)
+    marginals = np.stack(
+        [post.sum(axis=tuple(j for j in range(n) if j != i)) for i in range(n)]
+    )
+    np.testing.assert_allclose(
+        marginals, 1.0 / K, atol=1e-12
+    )  # label symmetry
+    c = np.array(
+        np.unravel_index(np.arange(post.size), post.shape)
+    )  # (n, K**n)
     # same[i, j] = p(c_i = c_j | x), a label-invariant summary
     same = (c[:, None, :] == c[None, :, :]).astype(float) @ post.ravel()
-    best = max((gmm.cavi(x, K, prior_var, seed=s) for s in range(5)), key=lambda r: r.elbo_trace[-1])
+    best = max(
+        (gmm.cavi(x, K, prior_var, seed=s) for s in range(5)),
+        key=lambda r: r.elbo_trace[-1],
+    )
     approx = best.phi @ best.phi.T  # q(c_i = c_j) for i != j
     off = ~np.eye(n, dtype=bool)
-    np.testing.assert_array_equal(approx[off] > 0.5, same[off] > 0.5)  # same clustering
+    np.testing.assert_array_equal(
+        approx[off] > 0.5, same[off] > 0.5
+    )  # same clustering
     assert np.max(np.abs(approx[off] - same[off])) < 0.06
 
 
@@ -324,14 +403,31 @@ def test_mean_posterior_exact_matches_a_grid_over_the_means():
     weights, loc, var = gmm.mean_posterior_exact(x, K, prior_var)
     h = 0.05
     grid = np.arange(-12, 12, h)
-    log_lik = np.log(0.5 * (norm.pdf(x[:, None, None], grid[None, :, None], 1) + norm.pdf(x[:, None, None], grid[None, None, :], 1))).sum(0)
-    log_f = log_lik + norm.logpdf(grid, 0, np.sqrt(prior_var))[:, None] + norm.logpdf(grid, 0, np.sqrt(prior_var))[None, :]
+    log_lik = np.log(
+        0.5
+        * (
+            norm.pdf(x[:, None, None], grid[None, :, None], 1)
+            + norm.pdf(x[:, None, None], grid[None, None, :], 1)
+        )
+    ).sum(0)
+    log_f = (
+        log_lik
+        + norm.logpdf(grid, 0, np.sqrt(prior_var))[:, None]
+        + norm.logpdf(grid, 0, np.sqrt(prior_var))[None, :]
+    )
     p = np.exp(log_f - logsumexp(log_f))
     mu0 = grid[:, None]
     mu1 = grid[None, :]
     np.testing.assert_allclose(weights @ loc[:, 0], np.sum(p * mu0), atol=1e-8)
-    np.testing.assert_allclose(weights @ (var[:, 0] + loc[:, 0] ** 2), np.sum(p * mu0**2), rtol=1e-8)
-    np.testing.assert_allclose(weights @ (loc[:, 0] * loc[:, 1]), np.sum(p * mu0 * mu1), rtol=1e-7, atol=1e-8)
+    np.testing.assert_allclose(
+        weights @ (var[:, 0] + loc[:, 0] ** 2), np.sum(p * mu0**2), rtol=1e-8
+    )
+    np.testing.assert_allclose(
+        weights @ (loc[:, 0] * loc[:, 1]),
+        np.sum(p * mu0 * mu1),
+        rtol=1e-7,
+        atol=1e-8,
+    )
     np.testing.assert_allclose(weights.sum(), 1.0, rtol=1e-12)
 
 
@@ -339,14 +435,20 @@ def test_mean_posterior_exact_matches_a_grid_over_the_means():
 
 
 def batch_mean_and_se(values, batches=20):
-    means = values[: values.size // batches * batches].reshape(batches, -1).mean(axis=1)
+    means = (
+        values[: values.size // batches * batches]
+        .reshape(batches, -1)
+        .mean(axis=1)
+    )
     return means.mean(), means.std(ddof=1) / np.sqrt(batches)
 
 
 def test_gibbs_matches_the_exact_posterior_on_tiny_data():
     x, K, prior_var = np.array([-2.0, -1.1, 0.3, 1.8, 2.6]), 2, 4.0
     weights, loc, var = gmm.mean_posterior_exact(x, K, prior_var)
-    run = gmm.gibbs(x, K, prior_var, n_sweeps=20_000, seed=0, keep_assignments=True)
+    run = gmm.gibbs(
+        x, K, prior_var, n_sweeps=20_000, seed=0, keep_assignments=True
+    )
     mu, c = run.mu[1000:], run.c[1000:]
     # label-invariant summaries: sum_k mu_k, sum_k mu_k^2, P(c_1 = c_5)
     exact = [
@@ -387,7 +489,11 @@ def test_gibbs_is_reproducible_and_shaped():
 )
 def test_extreme_data_give_finite_results_and_a_non_decreasing_elbo(x, K):
     result = gmm.cavi(x, K, 1e12, seed=0)
-    assert np.all(np.isfinite(result.phi)) and np.all(np.isfinite(result.m)) and np.all(result.s2 > 0)
+    assert (
+        np.all(np.isfinite(result.phi))
+        and np.all(np.isfinite(result.m))
+        and np.all(result.s2 > 0)
+    )
     trace = result.elbo_trace
     assert np.all(np.isfinite(trace))
     assert np.all(np.diff(trace) >= -1e-12 * np.abs(trace[1:]))
@@ -410,10 +516,22 @@ def test_extreme_data_give_finite_results_and_a_non_decreasing_elbo(x, K):
         ([1.0, 2.0], 2, 0.0, {}, "prior_var"),
         ([1.0, 2.0], 2, -1.0, {}, "prior_var"),
         ([1.0, 2.0], 2, np.nan, {}, "prior_var"),
-        ([1.0, 2.0], 2, 1.0, {"init_phi": [[0.5, 0.6], [0.5, 0.5]]}, "init_phi"),
+        (
+            [1.0, 2.0],
+            2,
+            1.0,
+            {"init_phi": [[0.5, 0.6], [0.5, 0.5]]},
+            "init_phi",
+        ),
         ([1.0, 2.0], 2, 1.0, {"init_phi": [[0.5, 0.5]]}, "init_phi"),
         ([1.0, 2.0], 2, 1.0, {"init_phi": [[1.0], [1.0]]}, "init_phi"),
-        ([1.0, 2.0], 2, 1.0, {"init_phi": [[np.nan, 1.0], [0.5, 0.5]]}, "init_phi"),
+        (
+            [1.0, 2.0],
+            2,
+            1.0,
+            {"init_phi": [[np.nan, 1.0], [0.5, 0.5]]},
+            "init_phi",
+        ),
         ([1.0, 2.0], 2, 1.0, {"max_iter": 0}, "max_iter"),
         ([1.0, 2.0], 2, 1.0, {"tol": -1.0}, "tol"),
     ],

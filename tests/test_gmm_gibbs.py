@@ -16,7 +16,9 @@ def test_assignment_draws_follow_the_exact_conditional():
     rng = np.random.default_rng(0)
     counts = np.zeros((x.size, mu.size))
     for _ in range(S // 1000):
-        draws = np.stack([gmm._sample_assignments(x, mu, rng) for _ in range(1000)])  # (1000, n)
+        draws = np.stack(
+            [gmm._sample_assignments(x, mu, rng) for _ in range(1000)]
+        )  # (1000, n)
         counts += (draws[:, :, None] == np.arange(mu.size)).sum(axis=0)
     freq = counts / S
     se = np.sqrt(exact * (1 - exact) / S)
@@ -26,7 +28,9 @@ def test_assignment_draws_follow_the_exact_conditional():
     # and a chi-square test on the rows that are not (numerically) deterministic
     for i in np.flatnonzero(exact.max(axis=1) < 1 - 1e-9):
         keep = exact[i] > 0
-        p = stats.chisquare(counts[i, keep], S * exact[i, keep] / exact[i, keep].sum()).pvalue
+        p = stats.chisquare(
+            counts[i, keep], S * exact[i, keep] / exact[i, keep].sum()
+        ).pvalue
         assert p > 1e-4
 
 
@@ -37,9 +41,13 @@ def test_mean_draws_follow_the_exact_conditional():
     c = np.array([0, 0, 0, 1, 1, 1])
     K, prior_var = 3, 9.0
     rng = np.random.default_rng(1)
-    draws = np.stack([gmm._sample_means(x, c, K, prior_var, rng) for _ in range(100_000)])
+    draws = np.stack(
+        [gmm._sample_means(x, c, K, prior_var, rng) for _ in range(100_000)]
+    )
     precision = 1 / prior_var + np.bincount(c, minlength=K)
     mean = np.bincount(c, weights=x, minlength=K) / precision
     for k in range(K):
-        ks = stats.kstest(draws[:, k], stats.norm(mean[k], 1 / np.sqrt(precision[k])).cdf)
+        ks = stats.kstest(
+            draws[:, k], stats.norm(mean[k], 1 / np.sqrt(precision[k])).cdf
+        )
         assert ks.pvalue > 1e-4, (k, ks)

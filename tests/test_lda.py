@@ -20,14 +20,24 @@ ALPHA, ETA = 0.3, 0.2
 @pytest.fixture(scope="module")
 def tiny():
     """Five short documents over six word types, with one repeated word per document."""
-    X = np.array([[2, 1, 0, 0, 1, 0], [0, 3, 1, 0, 0, 0], [1, 0, 0, 2, 2, 1], [0, 0, 4, 1, 0, 1], [1, 1, 1, 1, 1, 1]])
+    X = np.array(
+        [
+            [2, 1, 0, 0, 1, 0],
+            [0, 3, 1, 0, 0, 0],
+            [1, 0, 0, 2, 2, 1],
+            [0, 0, 4, 1, 0, 1],
+            [1, 1, 1, 1, 1, 1],
+        ]
+    )
     lam = np.random.default_rng(0).gamma(2.0, 1.0, size=(3, 6)) + 0.5
     return sp.csr_matrix(X), lam
 
 
 @pytest.fixture(scope="module")
 def synthetic():
-    return lda.simulate_corpus(D=400, V=600, K=6, alpha=0.2, eta=0.05, doc_length=80, seed=1)
+    return lda.simulate_corpus(
+        D=400, V=600, K=6, alpha=0.2, eta=0.05, doc_length=80, seed=1
+    )
 
 
 # ------------------------------------------------------------------ a direct, unvectorised LDA
@@ -44,7 +54,9 @@ def direct_fixed_point(X, lam, alpha, iters=2000):
         g = np.full(K, alpha + len(tokens) / K)
         for _ in range(iters):
             elog_theta = digamma(g) - digamma(g.sum())
-            phi = np.array([np.exp(elog_theta + elog_beta[:, w]) for w in tokens])
+            phi = np.array(
+                [np.exp(elog_theta + elog_beta[:, w]) for w in tokens]
+            )
             phi /= phi.sum(axis=1, keepdims=True)
             g_new = alpha + phi.sum(axis=0)
             if np.max(np.abs(g_new - g)) < 1e-15:
@@ -63,10 +75,16 @@ def full_elbo(X, phi, gamma, lam, alpha, eta):
     elog_t = digamma(gamma) - digamma(gamma.sum(1, keepdims=True))
     elog_b = digamma(lam) - digamma(lam.sum(1, keepdims=True))
     nphi = X[:, :, None] * phi
-    value = np.sum(nphi * (elog_t[:, None, :] + elog_b.T[None, :, :]))  # E[log p(z | theta)] + E[log p(w | z, beta)]
-    value -= np.sum(nphi * np.log(np.where(phi > 0, phi, 1.0)))  # - E[log q(z)]
+    value = np.sum(
+        nphi * (elog_t[:, None, :] + elog_b.T[None, :, :])
+    )  # E[log p(z | theta)] + E[log p(w | z, beta)]
+    value -= np.sum(
+        nphi * np.log(np.where(phi > 0, phi, 1.0))
+    )  # - E[log q(z)]
     for g, e in zip(gamma, elog_t):  # E[log p(theta)] - E[log q(theta)]
-        value += gammaln(K * alpha) - K * gammaln(alpha) + (alpha - 1) * e.sum()
+        value += (
+            gammaln(K * alpha) - K * gammaln(alpha) + (alpha - 1) * e.sum()
+        )
         value -= gammaln(g.sum()) - gammaln(g).sum() + ((g - 1) * e).sum()
     for l, e in zip(lam, elog_b):  # E[log p(beta)] - E[log q(beta)]
         value += gammaln(V * eta) - V * gammaln(eta) + (eta - 1) * e.sum()
@@ -89,7 +107,15 @@ def test_e_step_matches_a_direct_unvectorised_implementation(tiny, compiled):
     X, lam = tiny
     X = lda.check_counts(X)
     gamma_ref, sstats_ref = direct_fixed_point(X, lam, ALPHA)
-    gamma, sstats, n_iter = lda._e_step(X, lam, ALPHA, np.ones((5, 3)), tol=1e-15, max_iter=5000, compiled=compiled)
+    gamma, sstats, n_iter = lda._e_step(
+        X,
+        lam,
+        ALPHA,
+        np.ones((5, 3)),
+        tol=1e-15,
+        max_iter=5000,
+        compiled=compiled,
+    )
     np.testing.assert_allclose(gamma, gamma_ref, rtol=0, atol=1e-10)
     np.testing.assert_allclose(sstats, sstats_ref, rtol=0, atol=1e-10)
     assert np.all(n_iter < 5000)
@@ -97,7 +123,10 @@ def test_e_step_matches_a_direct_unvectorised_implementation(tiny, compiled):
 
 def test_compiled_e_step_equals_the_numpy_reference(synthetic):
     X = lda.check_counts(synthetic.X)
-    lam = np.random.default_rng(3).gamma(100, 0.01, size=(6, X.shape[1])) + 20 * synthetic.beta
+    lam = (
+        np.random.default_rng(3).gamma(100, 0.01, size=(6, X.shape[1]))
+        + 20 * synthetic.beta
+    )
     g0 = np.random.default_rng(4).gamma(100, 0.01, size=(X.shape[0], 6))
     a = lda._e_step(X, lam, 0.2, g0, 1e-3, 100, compiled=True)
     b = lda._e_step(X, lam, 0.2, g0, 1e-3, 100, compiled=False)
@@ -115,12 +144,25 @@ def test_gamma_is_the_coordinate_maximiser(tiny):
     g_star = ALPHA + np.einsum("dw,dwk->dk", dense, phi)  # eq. (lda-gamma)
     best = full_elbo(X, phi, g_star, lam, ALPHA, ETA)
     for _ in range(20):
-        assert full_elbo(X, phi, g_star * np.exp(0.05 * rng.normal(size=g_star.shape)), lam, ALPHA, ETA) < best
+        assert (
+            full_elbo(
+                X,
+                phi,
+                g_star * np.exp(0.05 * rng.normal(size=g_star.shape)),
+                lam,
+                ALPHA,
+                ETA,
+            )
+            < best
+        )
     h = 1e-6
     for d, k in [(0, 0), (2, 1), (4, 2)]:
         e = np.zeros_like(g_star)
         e[d, k] = h
-        fd = (full_elbo(X, phi, g_star + e, lam, ALPHA, ETA) - full_elbo(X, phi, g_star - e, lam, ALPHA, ETA)) / (2 * h)
+        fd = (
+            full_elbo(X, phi, g_star + e, lam, ALPHA, ETA)
+            - full_elbo(X, phi, g_star - e, lam, ALPHA, ETA)
+        ) / (2 * h)
         assert abs(fd) < 1e-6
 
 
@@ -131,16 +173,30 @@ def test_lambda_is_the_coordinate_maximiser(tiny):
     phi = optimal_phi(gamma, lam)
     dense = np.asarray(X.todense(), dtype=float)
     lam_star = ETA + np.einsum("dw,dwk->kw", dense, phi)  # eq. (lda-lambda)
-    _, sstats, _ = lda._e_step(lda.check_counts(X), lam, ALPHA, gamma, tol=0.0, max_iter=1)
+    _, sstats, _ = lda._e_step(
+        lda.check_counts(X), lam, ALPHA, gamma, tol=0.0, max_iter=1
+    )
     best = full_elbo(X, phi, gamma, lam_star, ALPHA, ETA)
     for _ in range(20):
-        assert full_elbo(X, phi, gamma, lam_star * np.exp(0.05 * rng.normal(size=lam.shape)), ALPHA, ETA) < best
+        assert (
+            full_elbo(
+                X,
+                phi,
+                gamma,
+                lam_star * np.exp(0.05 * rng.normal(size=lam.shape)),
+                ALPHA,
+                ETA,
+            )
+            < best
+        )
     h = 1e-6
     for k, w in [(0, 0), (1, 3), (2, 5)]:
         e = np.zeros_like(lam_star)
         e[k, w] = h
-        fd = (full_elbo(X, phi, gamma, lam_star + e, ALPHA, ETA)
-              - full_elbo(X, phi, gamma, lam_star - e, ALPHA, ETA)) / (2 * h)
+        fd = (
+            full_elbo(X, phi, gamma, lam_star + e, ALPHA, ETA)
+            - full_elbo(X, phi, gamma, lam_star - e, ALPHA, ETA)
+        ) / (2 * h)
         assert abs(fd) < 1e-6
     assert sstats.shape == lam.shape
 
@@ -155,11 +211,20 @@ def test_phi_update_is_stationary_only_on_the_simplex(tiny):
     for k in range(3):
         e = np.zeros_like(phi)
         e[0, 0, k] = h
-        raw.append((full_elbo(X, phi + e, gamma, lam, ALPHA, ETA)
-                    - full_elbo(X, phi - e, gamma, lam, ALPHA, ETA)) / (2 * h))
+        raw.append(
+            (
+                full_elbo(X, phi + e, gamma, lam, ALPHA, ETA)
+                - full_elbo(X, phi - e, gamma, lam, ALPHA, ETA)
+            )
+            / (2 * h)
+        )
     raw = np.array(raw)
-    assert np.all(np.abs(raw) > 0.1)  # the unconstrained derivative is not zero ...
-    np.testing.assert_allclose(raw, raw.mean(), atol=1e-6)  # ... but equal across k: a Lagrange multiplier
+    assert np.all(
+        np.abs(raw) > 0.1
+    )  # the unconstrained derivative is not zero ...
+    np.testing.assert_allclose(
+        raw, raw.mean(), atol=1e-6
+    )  # ... but equal across k: a Lagrange multiplier
 
 
 # ------------------------------------------------------------------ the ELBO
@@ -168,19 +233,27 @@ def test_phi_update_is_stationary_only_on_the_simplex(tiny):
 def test_elbo_equals_the_explicit_phi_elbo_at_the_optimal_phi(tiny):
     X, lam = tiny
     gamma = np.random.default_rng(8).gamma(3.0, 1.0, size=(5, 3)) + 0.2
-    np.testing.assert_allclose(lda.elbo(X, gamma, lam, ALPHA, ETA),
-                               full_elbo(X, optimal_phi(gamma, lam), gamma, lam, ALPHA, ETA), rtol=1e-12)
+    np.testing.assert_allclose(
+        lda.elbo(X, gamma, lam, ALPHA, ETA),
+        full_elbo(X, optimal_phi(gamma, lam), gamma, lam, ALPHA, ETA),
+        rtol=1e-12,
+    )
 
 
 def test_elbo_equals_scikit_learns_bound(synthetic):
     X = synthetic.X
     lam = np.random.default_rng(9).gamma(2.0, 1.0, size=(6, X.shape[1]))
     gamma = np.random.default_rng(10).gamma(2.0, 1.0, size=(X.shape[0], 6))
-    est = LatentDirichletAllocation(n_components=6, doc_topic_prior=0.2, topic_word_prior=0.05)
+    est = LatentDirichletAllocation(
+        n_components=6, doc_topic_prior=0.2, topic_word_prior=0.05
+    )
     est.components_ = lam
     est.doc_topic_prior_, est.topic_word_prior_ = 0.2, 0.05
-    np.testing.assert_allclose(lda.elbo(X, gamma, lam, 0.2, 0.05),
-                               est._approx_bound(X.astype(float), gamma, sub_sampling=False), rtol=1e-9)
+    np.testing.assert_allclose(
+        lda.elbo(X, gamma, lam, 0.2, 0.05),
+        est._approx_bound(X.astype(float), gamma, sub_sampling=False),
+        rtol=1e-9,
+    )
 
 
 def test_elbo_matches_monte_carlo_and_a_dropped_normaliser_is_detected(tiny):
@@ -190,28 +263,54 @@ def test_elbo_matches_monte_carlo_and_a_dropped_normaliser_is_detected(tiny):
     gamma = rng.gamma(3.0, 1.0, size=(5, 3)) + 0.5
     phi = optimal_phi(gamma, lam)
     S = 20_000
-    beta = np.stack([rng.dirichlet(l, size=S) for l in lam], axis=1)  # (S, K, V)
-    theta = np.stack([rng.dirichlet(g, size=S) for g in gamma], axis=1)  # (S, D, K)
+    beta = np.stack(
+        [rng.dirichlet(l, size=S) for l in lam], axis=1
+    )  # (S, K, V)
+    theta = np.stack(
+        [rng.dirichlet(g, size=S) for g in gamma], axis=1
+    )  # (S, D, K)
     log_w = np.zeros(S)
     for k in range(3):
-        log_w += stats.dirichlet(np.full(6, ETA)).logpdf(beta[:, k].T) - stats.dirichlet(lam[k]).logpdf(beta[:, k].T)
+        log_w += stats.dirichlet(np.full(6, ETA)).logpdf(
+            beta[:, k].T
+        ) - stats.dirichlet(lam[k]).logpdf(beta[:, k].T)
     for d in range(5):
         draws = theta[:, d].T
-        log_w += stats.dirichlet(np.full(3, ALPHA)).logpdf(draws) - stats.dirichlet(gamma[d]).logpdf(draws)
+        log_w += stats.dirichlet(np.full(3, ALPHA)).logpdf(
+            draws
+        ) - stats.dirichlet(gamma[d]).logpdf(draws)
         for w in np.flatnonzero(dense[d]):
-            for _ in range(dense[d, w]):  # each token draws its own z from phi_dw
+            for _ in range(
+                dense[d, w]
+            ):  # each token draws its own z from phi_dw
                 z = rng.choice(3, size=S, p=phi[d, w])
-                log_w += np.log(theta[np.arange(S), d, z]) + np.log(beta[np.arange(S), z, w]) - np.log(phi[d, w, z])
+                log_w += (
+                    np.log(theta[np.arange(S), d, z])
+                    + np.log(beta[np.arange(S), z, w])
+                    - np.log(phi[d, w, z])
+                )
     mc, se = log_w.mean(), log_w.std(ddof=1) / np.sqrt(S)
     value = lda.elbo(X, gamma, lam, ALPHA, ETA)
     assert abs(mc - value) < 4 * se
-    dropped = value - 5 * (3 * gammaln(ALPHA) - gammaln(3 * ALPHA))  # forget A(alpha) in E[log p(theta)]
+    dropped = value - 5 * (
+        3 * gammaln(ALPHA) - gammaln(3 * ALPHA)
+    )  # forget A(alpha) in E[log p(theta)]
     assert abs(mc - dropped) > 20 * se
 
 
 def test_batch_elbo_never_decreases_with_converged_e_steps(synthetic):
-    res = lda.batch_vb(synthetic.X, 6, 0.2, 0.05, seed=2, max_iter=25, tol=0.0, e_step_tol=1e-10,
-                       e_step_max_iter=10_000, warm_start=True)
+    res = lda.batch_vb(
+        synthetic.X,
+        6,
+        0.2,
+        0.05,
+        seed=2,
+        max_iter=25,
+        tol=0.0,
+        e_step_tol=1e-10,
+        e_step_max_iter=10_000,
+        warm_start=True,
+    )
     steps = np.diff(res.elbo_trace)
     assert np.all(steps >= -1e-9 * np.abs(res.elbo_trace[1:]))
     assert res.elbo_trace[-1] > res.elbo_trace[0]
@@ -221,8 +320,11 @@ def test_perplexity_is_exp_of_minus_elbo_per_token(synthetic):
     res = lda.batch_vb(synthetic.X, 6, 0.2, 0.05, seed=2, max_iter=5, tol=None)
     gamma = lda.transform(synthetic.X, res.lam, 0.2)
     bound = lda.elbo(synthetic.X, gamma, res.lam, 0.2, 0.05)
-    np.testing.assert_allclose(lda.perplexity(synthetic.X, res.lam, 0.2, 0.05), np.exp(-bound / synthetic.X.sum()),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        lda.perplexity(synthetic.X, res.lam, 0.2, 0.05),
+        np.exp(-bound / synthetic.X.sum()),
+        rtol=1e-12,
+    )
 
 
 def test_empty_documents_keep_the_prior_and_change_nothing(tiny):
@@ -230,17 +332,39 @@ def test_empty_documents_keep_the_prior_and_change_nothing(tiny):
     padded = sp.vstack([X, sp.csr_matrix((2, 6), dtype=int)]).tocsr()
     gamma = lda.transform(padded, lam, ALPHA, tol=1e-12)
     np.testing.assert_array_equal(gamma[5:], ALPHA)
-    np.testing.assert_allclose(gamma[:5], lda.transform(X, lam, ALPHA, tol=1e-12), rtol=1e-14)
-    np.testing.assert_allclose(lda.elbo(padded, gamma, lam, ALPHA, ETA), lda.elbo(X, gamma[:5], lam, ALPHA, ETA),
-                               rtol=1e-14)
+    np.testing.assert_allclose(
+        gamma[:5], lda.transform(X, lam, ALPHA, tol=1e-12), rtol=1e-14
+    )
+    np.testing.assert_allclose(
+        lda.elbo(padded, gamma, lam, ALPHA, ETA),
+        lda.elbo(X, gamma[:5], lam, ALPHA, ETA),
+        rtol=1e-14,
+    )
 
 
-def test_one_online_step_with_the_full_corpus_and_rho_one_is_one_batch_iteration(synthetic):
-    lam0 = np.random.default_rng(12).gamma(100, 0.01, size=(6, synthetic.X.shape[1]))
+def test_one_online_step_with_the_full_corpus_and_rho_one_is_one_batch_iteration(
+    synthetic,
+):
+    lam0 = np.random.default_rng(12).gamma(
+        100, 0.01, size=(6, synthetic.X.shape[1])
+    )
     D = synthetic.X.shape[0]
-    on = lda.online_vb(synthetic.X, 6, 0.2, 0.05, batch_size=D, n_steps=1, kappa=1.0, tau0=0.0, seed=3, lam0=lam0,
-                       warm_start=True)
-    ba = lda.batch_vb(synthetic.X, 6, 0.2, 0.05, seed=3, lam0=lam0, max_iter=1, tol=None)
+    on = lda.online_vb(
+        synthetic.X,
+        6,
+        0.2,
+        0.05,
+        batch_size=D,
+        n_steps=1,
+        kappa=1.0,
+        tau0=0.0,
+        seed=3,
+        lam0=lam0,
+        warm_start=True,
+    )
+    ba = lda.batch_vb(
+        synthetic.X, 6, 0.2, 0.05, seed=3, lam0=lam0, max_iter=1, tol=None
+    )
     assert on.rho[0] == 1.0
     np.testing.assert_allclose(on.lam, ba.lam, rtol=1e-12)
 
@@ -249,7 +373,9 @@ def test_simulated_corpus_has_the_stated_shape(synthetic):
     X = synthetic.X
     assert sp.isspmatrix_csr(X) and X.dtype.kind == "i"
     np.testing.assert_array_equal(np.asarray(X.sum(axis=1)).ravel(), 80)
-    again = lda.simulate_corpus(D=400, V=600, K=6, alpha=0.2, eta=0.05, doc_length=80, seed=1)
+    again = lda.simulate_corpus(
+        D=400, V=600, K=6, alpha=0.2, eta=0.05, doc_length=80, seed=1
+    )
     assert (again.X != X).nnz == 0
     np.testing.assert_allclose(synthetic.theta.sum(axis=1), 1.0)
 
@@ -263,12 +389,22 @@ class FixedInitLDA(LatentDirichletAllocation):
     def _init_latent_vars(self, n_features, dtype=np.float64):
         super()._init_latent_vars(n_features, dtype)
         self.components_ = self.lam0.astype(dtype, copy=True)
-        self.exp_dirichlet_component_ = np.exp(lda.expected_log(self.components_))
+        self.exp_dirichlet_component_ = np.exp(
+            lda.expected_log(self.components_)
+        )
 
 
 def sklearn_fit(X, lam0, alpha, eta, **kw):
-    est = FixedInitLDA(n_components=lam0.shape[0], doc_topic_prior=alpha, topic_word_prior=eta, n_jobs=1,
-                       random_state=0, mean_change_tol=1e-3, max_doc_update_iter=100, **kw)
+    est = FixedInitLDA(
+        n_components=lam0.shape[0],
+        doc_topic_prior=alpha,
+        topic_word_prior=eta,
+        n_jobs=1,
+        random_state=0,
+        mean_change_tol=1e-3,
+        max_doc_update_iter=100,
+        **kw,
+    )
     est.lam0 = lam0
     return est.fit(X.astype(float))
 
@@ -279,9 +415,18 @@ def gensim_fit(X, lam0, alpha, eta, passes, **kw):
 
     logging.getLogger("gensim").setLevel(logging.ERROR)
     corpus = list(Sparse2Corpus(X, documents_columns=False))
-    model = LdaModel(num_topics=lam0.shape[0], id2word={i: str(i) for i in range(X.shape[1])},
-                     alpha=np.full(lam0.shape[0], alpha), eta=eta, dtype=np.float64, random_state=0,
-                     iterations=100, gamma_threshold=1e-3, eval_every=None, **kw)
+    model = LdaModel(
+        num_topics=lam0.shape[0],
+        id2word={i: str(i) for i in range(X.shape[1])},
+        alpha=np.full(lam0.shape[0], alpha),
+        eta=eta,
+        dtype=np.float64,
+        random_state=0,
+        iterations=100,
+        gamma_threshold=1e-3,
+        eval_every=None,
+        **kw,
+    )
     model.state.sstats[...] = lam0 - eta  # gensim's lam is eta + sstats
     model.sync_state()
     with warnings.catch_warnings():
@@ -310,11 +455,20 @@ def peer_corpora():
     perplexities differ by 10-20%.  A start near the true topics puts them all in one basin, which
     is what a comparison of the algorithms (not of their luck) needs.
     """
-    syn = lda.simulate_corpus(D=600, V=1000, K=8, alpha=0.1, eta=0.05, doc_length=100, seed=4)
+    syn = lda.simulate_corpus(
+        D=600, V=1000, K=8, alpha=0.1, eta=0.05, doc_length=100, seed=4
+    )
     noise = np.random.default_rng(13).gamma(100, 0.01, size=(8, 1000))
     real = text.scipy_docstrings()
-    return {"synthetic": (syn.X, noise + 100 * syn.beta),
-            "scipy-docstrings": (real.X, np.random.default_rng(13).gamma(100, 0.01, size=(9, real.X.shape[1])))}
+    return {
+        "synthetic": (syn.X, noise + 100 * syn.beta),
+        "scipy-docstrings": (
+            real.X,
+            np.random.default_rng(13).gamma(
+                100, 0.01, size=(9, real.X.shape[1])
+            ),
+        ),
+    }
 
 
 @pytest.fixture(scope="module", params=["synthetic", "scipy-docstrings"])
@@ -325,44 +479,117 @@ def peer_corpus(request):
 
 def test_batch_vb_matches_scikit_learn_batch_within_one_percent(peer_corpus):
     X, K, lam0 = peer_corpus
-    ours = lda.batch_vb(X, K, 0.1, 0.05, seed=peers_rng(lam0), lam0=lam0, max_iter=40, tol=None)
+    ours = lda.batch_vb(
+        X, K, 0.1, 0.05, seed=peers_rng(lam0), lam0=lam0, max_iter=40, tol=None
+    )
     est = sklearn_fit(X, lam0, 0.1, 0.05, learning_method="batch", max_iter=40)
-    p_ours, p_sk = lda.perplexity(X, ours.lam, 0.1, 0.05), lda.perplexity(X, est.components_, 0.1, 0.05)
-    np.testing.assert_allclose(p_sk, est.perplexity(X.astype(float)), rtol=1e-8)  # the same bound
+    p_ours, p_sk = (
+        lda.perplexity(X, ours.lam, 0.1, 0.05),
+        lda.perplexity(X, est.components_, 0.1, 0.05),
+    )
+    np.testing.assert_allclose(
+        p_sk, est.perplexity(X.astype(float)), rtol=1e-8
+    )  # the same bound
     assert abs(p_ours / p_sk - 1) < 0.01
-    assert abs(p_ours / p_sk - 1) < 1e-6  # with the same gamma draws, the same iterates
-    other = lda.batch_vb(X, K, 0.1, 0.05, seed=5, lam0=lam0, max_iter=40, tol=None)  # other draws
+    assert (
+        abs(p_ours / p_sk - 1) < 1e-6
+    )  # with the same gamma draws, the same iterates
+    other = lda.batch_vb(
+        X, K, 0.1, 0.05, seed=5, lam0=lam0, max_iter=40, tol=None
+    )  # other draws
     assert abs(lda.perplexity(X, other.lam, 0.1, 0.05) / p_sk - 1) < 0.01
 
 
 def test_online_vb_matches_scikit_learn_online_within_two_percent(peer_corpus):
     X, K, lam0 = peer_corpus
     D, B, passes = X.shape[0], 64, 10
-    ours = lda.online_vb(X, K, 0.1, 0.05, batch_size=B, n_steps=passes * D // B, kappa=0.7, tau0=10.0, seed=6,
-                         lam0=lam0)
-    est = sklearn_fit(X, lam0, 0.1, 0.05, learning_method="online", batch_size=B, learning_decay=0.7,
-                      learning_offset=10.0, max_iter=passes, total_samples=D)
-    p_ours, p_sk = lda.perplexity(X, ours.lam, 0.1, 0.05), lda.perplexity(X, est.components_, 0.1, 0.05)
+    ours = lda.online_vb(
+        X,
+        K,
+        0.1,
+        0.05,
+        batch_size=B,
+        n_steps=passes * D // B,
+        kappa=0.7,
+        tau0=10.0,
+        seed=6,
+        lam0=lam0,
+    )
+    est = sklearn_fit(
+        X,
+        lam0,
+        0.1,
+        0.05,
+        learning_method="online",
+        batch_size=B,
+        learning_decay=0.7,
+        learning_offset=10.0,
+        max_iter=passes,
+        total_samples=D,
+    )
+    p_ours, p_sk = (
+        lda.perplexity(X, ours.lam, 0.1, 0.05),
+        lda.perplexity(X, est.components_, 0.1, 0.05),
+    )
     assert abs(p_ours / p_sk - 1) < 0.02
 
 
 def test_batch_vb_matches_gensim_batch_within_one_percent(peer_corpus):
     X, K, lam0 = peer_corpus
     # gensim's batch mode (update_every=0) with decay=0 makes rho = 1: lam = eta + sstats, as here
-    ours = lda.batch_vb(X, K, 0.1, 0.05, seed=peers_rng(lam0), lam0=lam0, max_iter=40, tol=None)
-    lam_g, _, _ = gensim_fit(X, lam0, 0.1, 0.05, passes=40, update_every=0, chunksize=X.shape[0], decay=0.0)
-    p_ours, p_g = lda.perplexity(X, ours.lam, 0.1, 0.05), lda.perplexity(X, lam_g, 0.1, 0.05)
+    ours = lda.batch_vb(
+        X, K, 0.1, 0.05, seed=peers_rng(lam0), lam0=lam0, max_iter=40, tol=None
+    )
+    lam_g, _, _ = gensim_fit(
+        X,
+        lam0,
+        0.1,
+        0.05,
+        passes=40,
+        update_every=0,
+        chunksize=X.shape[0],
+        decay=0.0,
+    )
+    p_ours, p_g = (
+        lda.perplexity(X, ours.lam, 0.1, 0.05),
+        lda.perplexity(X, lam_g, 0.1, 0.05),
+    )
     assert abs(p_ours / p_g - 1) < 0.01
-    assert abs(p_ours / p_g - 1) < 1e-3  # the same gamma draws; gensim's E-step differs in its details
+    assert (
+        abs(p_ours / p_g - 1) < 1e-3
+    )  # the same gamma draws; gensim's E-step differs in its details
 
 
 def test_online_vb_matches_gensim_online_within_two_percent(peer_corpus):
     X, K, lam0 = peer_corpus
     D, B, passes = X.shape[0], 64, 10
-    ours = lda.online_vb(X, K, 0.1, 0.05, batch_size=B, n_steps=passes * D // B, kappa=0.7, tau0=10.0, seed=6,
-                         lam0=lam0)
-    lam_g, _, _ = gensim_fit(X, lam0, 0.1, 0.05, passes=passes, update_every=1, chunksize=B, decay=0.7, offset=10.0)
-    p_ours, p_g = lda.perplexity(X, ours.lam, 0.1, 0.05), lda.perplexity(X, lam_g, 0.1, 0.05)
+    ours = lda.online_vb(
+        X,
+        K,
+        0.1,
+        0.05,
+        batch_size=B,
+        n_steps=passes * D // B,
+        kappa=0.7,
+        tau0=10.0,
+        seed=6,
+        lam0=lam0,
+    )
+    lam_g, _, _ = gensim_fit(
+        X,
+        lam0,
+        0.1,
+        0.05,
+        passes=passes,
+        update_every=1,
+        chunksize=B,
+        decay=0.7,
+        offset=10.0,
+    )
+    p_ours, p_g = (
+        lda.perplexity(X, ours.lam, 0.1, 0.05),
+        lda.perplexity(X, lam_g, 0.1, 0.05),
+    )
     assert abs(p_ours / p_g - 1) < 0.02
 
 
@@ -370,12 +597,23 @@ def test_gensims_per_word_bound_is_minus_log_of_our_perplexity(peer_corpus):
     """gensim reports ``log_perplexity``, the ELBO per token in nats, and logs ``2 ** -bound`` as a
     "perplexity estimate", which mixes bases; ``exp(-bound)`` is the perplexity bound compared here."""
     X, K, lam0 = peer_corpus
-    lam_g, model, corpus = gensim_fit(X, lam0, 0.1, 0.05, passes=2, update_every=0, chunksize=X.shape[0], decay=0.0)
+    lam_g, model, corpus = gensim_fit(
+        X,
+        lam0,
+        0.1,
+        0.05,
+        passes=2,
+        update_every=0,
+        chunksize=X.shape[0],
+        decay=0.0,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         per_word = model.log_perplexity(corpus)
     # gensim's bound runs its own E-step from random gamma, ours from ones: equal to the E-step tolerance
-    np.testing.assert_allclose(np.exp(-per_word), lda.perplexity(X, lam_g, 0.1, 0.05), rtol=2e-3)
+    np.testing.assert_allclose(
+        np.exp(-per_word), lda.perplexity(X, lam_g, 0.1, 0.05), rtol=2e-3
+    )
 
 
 # ------------------------------------------------------------------ bad input
@@ -419,18 +657,36 @@ def test_non_numeric_counts_are_rejected():
     ],
 )
 def test_bad_batch_arguments_are_rejected(kwargs, error, match):
-    args = dict(X=np.array([[1, 0, 2, 1], [0, 3, 0, 1]]), K=2, alpha=0.1, eta=0.1) | kwargs
+    args = (
+        dict(X=np.array([[1, 0, 2, 1], [0, 3, 0, 1]]), K=2, alpha=0.1, eta=0.1)
+        | kwargs
+    )
     with pytest.raises(error, match=match):
         lda.batch_vb(**args)
 
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [(dict(kappa=0.5), "kappa"), (dict(kappa=1.2), "kappa"), (dict(tau0=-1.0), "tau0"),
-     (dict(batch_size=5), "batch_size"), (dict(n_steps=0), "n_steps")],
+    [
+        (dict(kappa=0.5), "kappa"),
+        (dict(kappa=1.2), "kappa"),
+        (dict(tau0=-1.0), "tau0"),
+        (dict(batch_size=5), "batch_size"),
+        (dict(n_steps=0), "n_steps"),
+    ],
 )
 def test_bad_online_arguments_are_rejected(kwargs, match):
-    args = dict(X=np.array([[1, 0, 2, 1], [0, 3, 0, 1]]), K=2, alpha=0.1, eta=0.1, batch_size=1, n_steps=2) | kwargs
+    args = (
+        dict(
+            X=np.array([[1, 0, 2, 1], [0, 3, 0, 1]]),
+            K=2,
+            alpha=0.1,
+            eta=0.1,
+            batch_size=1,
+            n_steps=2,
+        )
+        | kwargs
+    )
     with pytest.raises(ValueError, match=match):
         lda.online_vb(**args)
 
@@ -447,7 +703,12 @@ def test_transform_rejects_a_vocabulary_mismatch(tiny):
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(1, 6), st.integers(1, 8), st.integers(1, 4), st.integers(0, 2**31 - 1))
+@given(
+    st.integers(1, 6),
+    st.integers(1, 8),
+    st.integers(1, 4),
+    st.integers(0, 2**31 - 1),
+)
 def test_e_step_conserves_tokens_and_both_paths_agree(D, V, K, seed):
     """sum_k gamma_dk = K alpha + N_d and sum_kw sstats = N, because each phi_dv sums to one."""
     rng = np.random.default_rng(seed)
@@ -461,5 +722,9 @@ def test_e_step_conserves_tokens_and_both_paths_agree(D, V, K, seed):
     np.testing.assert_allclose(a[0], b[0], rtol=1e-10)
     np.testing.assert_allclose(a[1], b[1], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(a[1].sum(), counts.sum(), rtol=1e-12)
-    last_phi_tokens = a[0].sum(axis=1) - K * 0.3  # gamma from the previous phi: N_d exactly
-    np.testing.assert_allclose(last_phi_tokens, counts.sum(axis=1), rtol=1e-12, atol=1e-12)
+    last_phi_tokens = (
+        a[0].sum(axis=1) - K * 0.3
+    )  # gamma from the previous phi: N_d exactly
+    np.testing.assert_allclose(
+        last_phi_tokens, counts.sum(axis=1), rtol=1e-12, atol=1e-12
+    )

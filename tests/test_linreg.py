@@ -26,10 +26,17 @@ def test_update_q_w_is_the_posterior_given_alpha():
     # posterior mean = ridge solution of the augmented least-squares problem
     A = np.vstack([np.sqrt(PRIOR.beta) * Phi, np.sqrt(alpha) * np.eye(4)])
     b = np.concatenate([np.sqrt(PRIOR.beta) * t, np.zeros(4)])
-    np.testing.assert_allclose(m_N, np.linalg.lstsq(A, b, rcond=None)[0], rtol=1e-10)
+    np.testing.assert_allclose(
+        m_N, np.linalg.lstsq(A, b, rcond=None)[0], rtol=1e-10
+    )
     # covariance = inverse Hessian of minus the log posterior, by finite differences of its gradient
     grad = lambda w: PRIOR.beta * Phi.T @ (Phi @ w - t) + alpha * w  # noqa: E731
-    H = np.array([(grad(m_N + 1e-5 * e) - grad(m_N - 1e-5 * e)) / 2e-5 for e in np.eye(4)])
+    H = np.array(
+        [
+            (grad(m_N + 1e-5 * e) - grad(m_N - 1e-5 * e)) / 2e-5
+            for e in np.eye(4)
+        ]
+    )
     np.testing.assert_allclose(S_N, np.linalg.inv(H), rtol=1e-6)
 
 
@@ -41,18 +48,27 @@ def test_elbo_matches_monte_carlo_within_4_se():
     n = 200_000
     w = stats.multivariate_normal(m, S).rvs(n, random_state=rng)
     alpha = stats.gamma(a, scale=1 / b).rvs(n, random_state=rng)
-    terms = (stats.norm.logpdf(t, w @ Phi.T, 1 / np.sqrt(PRIOR.beta)).sum(1)
-             + stats.norm.logpdf(w, 0, 1 / np.sqrt(alpha)[:, None]).sum(1)
-             + stats.gamma.logpdf(alpha, PRIOR.a0, scale=1 / PRIOR.b0)
-             - stats.multivariate_normal(m, S).logpdf(w) - stats.gamma.logpdf(alpha, a, scale=1 / b))
-    assert abs(terms.mean() - ln.elbo(Phi, t, PRIOR, m, S, a, b)) < 4 * terms.std() / np.sqrt(n)
+    terms = (
+        stats.norm.logpdf(t, w @ Phi.T, 1 / np.sqrt(PRIOR.beta)).sum(1)
+        + stats.norm.logpdf(w, 0, 1 / np.sqrt(alpha)[:, None]).sum(1)
+        + stats.gamma.logpdf(alpha, PRIOR.a0, scale=1 / PRIOR.b0)
+        - stats.multivariate_normal(m, S).logpdf(w)
+        - stats.gamma.logpdf(alpha, a, scale=1 / b)
+    )
+    assert abs(
+        terms.mean() - ln.elbo(Phi, t, PRIOR, m, S, a, b)
+    ) < 4 * terms.std() / np.sqrt(n)
 
 
 @given(st.integers(0, 6), st.integers(0, 1000), st.floats(1e-3, 100.0))
-def test_cavi_elbo_never_decreases_and_stays_below_log_evidence(degree, seed, E_alpha0):
+def test_cavi_elbo_never_decreases_and_stays_below_log_evidence(
+    degree, seed, E_alpha0
+):
     Phi, t = _data(n=10, degree=degree, seed=seed)
     fit = ln.cavi(Phi, t, PRIOR, E_alpha0=E_alpha0)
-    assert np.all(np.diff(fit.elbo_trace) >= -1e-10 * np.abs(fit.elbo_trace[1:]))
+    assert np.all(
+        np.diff(fit.elbo_trace) >= -1e-10 * np.abs(fit.elbo_trace[1:])
+    )
     assert fit.elbo_trace[-1] < ln.log_evidence(Phi, t, PRIOR)
 
 
@@ -60,8 +76,12 @@ def test_update_q_alpha_is_the_coordinate_maximiser():
     Phi, t = _data()
     m, S = ln.update_q_w(Phi, t, PRIOR, 0.4)
     a_N, b_N = ln.update_q_alpha(PRIOR, m, S)
-    res = optimize.minimize(lambda lg: -ln.elbo(Phi, t, PRIOR, m, S, *np.exp(lg)), [0.0, 0.0], method="Nelder-Mead",
-                            options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 4000})
+    res = optimize.minimize(
+        lambda lg: -ln.elbo(Phi, t, PRIOR, m, S, *np.exp(lg)),
+        [0.0, 0.0],
+        method="Nelder-Mead",
+        options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 4000},
+    )
     np.testing.assert_allclose(np.exp(res.x), [a_N, b_N], rtol=1e-6)
 
 
@@ -72,43 +92,62 @@ def test_update_q_w_is_the_coordinate_maximiser():
     best = ln.elbo(Phi, t, PRIOR, m, S, a, b)
     h = 1e-6
     for e in np.eye(4):
-        d = (ln.elbo(Phi, t, PRIOR, m + h * e, S, a, b) - ln.elbo(Phi, t, PRIOR, m - h * e, S, a, b)) / (2 * h)
+        d = (
+            ln.elbo(Phi, t, PRIOR, m + h * e, S, a, b)
+            - ln.elbo(Phi, t, PRIOR, m - h * e, S, a, b)
+        ) / (2 * h)
         assert abs(d) < 1e-5
     rng = np.random.default_rng(2)
     for _ in range(100):
         B = rng.normal(scale=0.02, size=(4, 4))
         S_p = S + B @ B.T
-        assert ln.elbo(Phi, t, PRIOR, m + rng.normal(scale=0.02, size=4), S_p, a, b) < best
+        assert (
+            ln.elbo(
+                Phi, t, PRIOR, m + rng.normal(scale=0.02, size=4), S_p, a, b
+            )
+            < best
+        )
 
 
 def test_log_evidence_given_alpha_matches_scipy():
     Phi, t = _data()
     for alpha in [1e-4, 0.3, 50.0]:
         cov = np.eye(t.size) / PRIOR.beta + Phi @ Phi.T / alpha
-        np.testing.assert_allclose(ln.log_evidence_given_alpha(Phi, t, PRIOR, alpha),
-                                   stats.multivariate_normal(np.zeros(t.size), cov).logpdf(t), rtol=1e-11)
+        np.testing.assert_allclose(
+            ln.log_evidence_given_alpha(Phi, t, PRIOR, alpha),
+            stats.multivariate_normal(np.zeros(t.size), cov).logpdf(t),
+            rtol=1e-11,
+        )
 
 
 @pytest.mark.parametrize("degree", [0, 2, 5])
 def test_log_evidence_matches_trapezoid_in_alpha(degree):
     Phi, t = _data(degree=degree)
     alpha = np.geomspace(1e-9, 1e9, 400_001)
-    log_f = ln.log_evidence_given_alpha(Phi, t, PRIOR, alpha) + stats.gamma.logpdf(alpha, PRIOR.a0, scale=1 / PRIOR.b0)
+    log_f = ln.log_evidence_given_alpha(
+        Phi, t, PRIOR, alpha
+    ) + stats.gamma.logpdf(alpha, PRIOR.a0, scale=1 / PRIOR.b0)
     top = log_f.max()
     ref = top + np.log(integrate.trapezoid(np.exp(log_f - top), alpha))
-    np.testing.assert_allclose(ln.log_evidence(Phi, t, PRIOR), ref, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        ln.log_evidence(Phi, t, PRIOR), ref, rtol=0, atol=1e-6
+    )
 
 
 def test_exact_predictive_with_a_concentrated_prior_is_the_alpha_known_predictive():
     Phi, t = _data()
     alpha = 0.9
-    prior = ln.LinRegPrior(a0=alpha * 1e5, b0=1e5, beta=PRIOR.beta)  # p(alpha): sd 0.003 around 0.9
+    prior = ln.LinRegPrior(
+        a0=alpha * 1e5, b0=1e5, beta=PRIOR.beta
+    )  # p(alpha): sd 0.003 around 0.9
     P = ln.polynomial_design(np.linspace(-1, 1, 7), 3)
     mean, var = ln.exact_predictive(Phi, t, prior, P)
     S = np.linalg.inv(alpha * np.eye(4) + PRIOR.beta * Phi.T @ Phi)
     m = PRIOR.beta * S @ Phi.T @ t
     np.testing.assert_allclose(mean, P @ m, rtol=1e-3, atol=1e-5)
-    np.testing.assert_allclose(var, 1 / PRIOR.beta + np.einsum("nj,jk,nk->n", P, S, P), rtol=1e-3)
+    np.testing.assert_allclose(
+        var, 1 / PRIOR.beta + np.einsum("nj,jk,nk->n", P, S, P), rtol=1e-3
+    )
 
 
 def test_exact_predictive_matches_monte_carlo_over_the_exact_posterior():
@@ -117,8 +156,11 @@ def test_exact_predictive_matches_monte_carlo_over_the_exact_posterior():
     P = ln.polynomial_design(np.array([-0.5, 0.2, 0.9]), 3)
     mean, var = ln.exact_predictive(Phi, t, PRIOR, P)
     u = np.linspace(-20, 20, 40_001)
-    log_f = ln.log_evidence_given_alpha(Phi, t, PRIOR, np.exp(u)) + stats.gamma.logpdf(np.exp(u), PRIOR.a0,
-                                                                                       scale=1 / PRIOR.b0) + u
+    log_f = (
+        ln.log_evidence_given_alpha(Phi, t, PRIOR, np.exp(u))
+        + stats.gamma.logpdf(np.exp(u), PRIOR.a0, scale=1 / PRIOR.b0)
+        + u
+    )
     cdf = np.cumsum(np.exp(log_f - log_f.max()))
     rng = np.random.default_rng(3)
     alphas = np.exp(np.interp(rng.random(20_000) * cdf[-1], cdf, u))
@@ -146,6 +188,7 @@ def test_predictive_is_noise_plus_weight_uncertainty():
 
 
 # ---------------------------------------------------------------- bad input
+
 
 def test_bad_input_names_the_argument():
     Phi, t = _data()

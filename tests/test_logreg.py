@@ -24,36 +24,67 @@ def test_jj_bound_is_below_log_sigmoid(a, xi):
 
 @given(st.floats(-20, 20))
 def test_jj_bound_is_tight_at_plus_minus_xi(xi):
-    np.testing.assert_allclose(lr.log_sigmoid_bound([xi, -xi], xi), -np.logaddexp(0.0, -np.array([xi, -xi])),
-                               rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        lr.log_sigmoid_bound([xi, -xi], xi),
+        -np.logaddexp(0.0, -np.array([xi, -xi])),
+        rtol=1e-12,
+        atol=1e-14,
+    )
 
 
 def test_jj_lambda_is_minus_the_tangent_slope_and_continuous_at_zero():
     f = lambda y: -np.logaddexp(np.sqrt(y) / 2, -np.sqrt(y) / 2)  # noqa: E731
     for xi in [1e-3, 0.5, 3.0]:
-        slope = (f(xi**2 + 1e-7) - f(max(xi**2 - 1e-7, 0.0))) / (xi**2 + 1e-7 - max(xi**2 - 1e-7, 0.0))
+        slope = (f(xi**2 + 1e-7) - f(max(xi**2 - 1e-7, 0.0))) / (
+            xi**2 + 1e-7 - max(xi**2 - 1e-7, 0.0)
+        )
         np.testing.assert_allclose(-slope, lr.jj_lambda(xi), rtol=1e-5)
-    np.testing.assert_allclose(lr.jj_lambda([0.0, 1e-7, 2e-6]), (np.tanh(1e-3 / 2) / 4e-3,) * 3, rtol=1e-6)
+    np.testing.assert_allclose(
+        lr.jj_lambda([0.0, 1e-7, 2e-6]),
+        (np.tanh(1e-3 / 2) / 4e-3,) * 3,
+        rtol=1e-6,
+    )
 
 
 def test_log_joint_matches_scipy_and_its_gradient_finite_differences():
     X, t = _data()
     W = np.random.default_rng(0).normal(size=(5, 2))
-    ref = [stats.bernoulli.logpmf(t, 1 / (1 + np.exp(-X @ w))).sum()
-           + stats.multivariate_normal(np.zeros(2), PRIOR_VAR * np.eye(2)).logpdf(w) for w in W]
-    np.testing.assert_allclose(lr.log_joint(W, X, t, PRIOR_VAR), ref, rtol=1e-12)
+    ref = [
+        stats.bernoulli.logpmf(t, 1 / (1 + np.exp(-X @ w))).sum()
+        + stats.multivariate_normal(np.zeros(2), PRIOR_VAR * np.eye(2)).logpdf(
+            w
+        )
+        for w in W
+    ]
+    np.testing.assert_allclose(
+        lr.log_joint(W, X, t, PRIOR_VAR), ref, rtol=1e-12
+    )
     h = 1e-6
-    fd = np.stack([(lr.log_joint(W + h * e, X, t, PRIOR_VAR) - lr.log_joint(W - h * e, X, t, PRIOR_VAR)) / (2 * h)
-                   for e in np.eye(2)], axis=1)
-    np.testing.assert_allclose(lr.grad_log_joint(W, X, t, PRIOR_VAR), fd, rtol=1e-6, atol=1e-7)
+    fd = np.stack(
+        [
+            (
+                lr.log_joint(W + h * e, X, t, PRIOR_VAR)
+                - lr.log_joint(W - h * e, X, t, PRIOR_VAR)
+            )
+            / (2 * h)
+            for e in np.eye(2)
+        ],
+        axis=1,
+    )
+    np.testing.assert_allclose(
+        lr.grad_log_joint(W, X, t, PRIOR_VAR), fd, rtol=1e-6, atol=1e-7
+    )
 
 
 def test_local_bound_is_the_bound_objective_at_the_q_update():
     X, t = _data()
     xi = np.abs(np.random.default_rng(1).normal(1.0, 0.5, size=30))
     m, S = lr.update_q(X, t, PRIOR_VAR, xi)
-    np.testing.assert_allclose(lr.bound_objective(X, t, PRIOR_VAR, m, S, xi), lr.local_bound(X, t, PRIOR_VAR, xi),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        lr.bound_objective(X, t, PRIOR_VAR, m, S, xi),
+        lr.local_bound(X, t, PRIOR_VAR, xi),
+        rtol=1e-12,
+    )
 
 
 def test_local_bound_equals_quadrature_of_the_bounded_joint():
@@ -62,15 +93,22 @@ def test_local_bound_equals_quadrature_of_the_bounded_joint():
     xi = np.full(12, 1.3)
     m, S = lr.update_q(X, t, PRIOR_VAR, xi)
     sd = np.sqrt(np.diag(S))
-    axes = [np.linspace(m[k] - 12 * sd[k], m[k] + 12 * sd[k], 601) for k in range(2)]
+    axes = [
+        np.linspace(m[k] - 12 * sd[k], m[k] + 12 * sd[k], 601)
+        for k in range(2)
+    ]
     W = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
     A = W @ X.T  # (601, 601, 12)
-    log_f = (np.sum(lr.log_sigmoid_bound(-A, xi) + t * A, axis=-1)
-             + stats.multivariate_normal(np.zeros(2), PRIOR_VAR * np.eye(2)).logpdf(W))
+    log_f = np.sum(
+        lr.log_sigmoid_bound(-A, xi) + t * A, axis=-1
+    ) + stats.multivariate_normal(np.zeros(2), PRIOR_VAR * np.eye(2)).logpdf(W)
     c = log_f.max()
     area = (axes[0][1] - axes[0][0]) * (axes[1][1] - axes[1][0])
-    np.testing.assert_allclose(lr.local_bound(X, t, PRIOR_VAR, xi), c + np.log(np.exp(log_f - c).sum() * area),
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        lr.local_bound(X, t, PRIOR_VAR, xi),
+        c + np.log(np.exp(log_f - c).sum() * area),
+        rtol=1e-10,
+    )
 
 
 def test_update_q_is_the_maximiser_of_the_bound_objective():
@@ -81,10 +119,22 @@ def test_update_q_is_the_maximiser_of_the_bound_objective():
     rng = np.random.default_rng(2)
     for _ in range(200):
         B = rng.normal(scale=0.05, size=(2, 2))
-        assert lr.bound_objective(X, t, PRIOR_VAR, m + rng.normal(scale=0.05, size=2), S + B @ B.T, xi) < best
+        assert (
+            lr.bound_objective(
+                X,
+                t,
+                PRIOR_VAR,
+                m + rng.normal(scale=0.05, size=2),
+                S + B @ B.T,
+                xi,
+            )
+            < best
+        )
     h = 1e-6
     for e in np.eye(2):
-        d = (lr.bound_objective(X, t, PRIOR_VAR, m + h * e, S, xi) - lr.bound_objective(X, t, PRIOR_VAR, m - h * e, S, xi))
+        d = lr.bound_objective(
+            X, t, PRIOR_VAR, m + h * e, S, xi
+        ) - lr.bound_objective(X, t, PRIOR_VAR, m - h * e, S, xi)
         assert abs(d / (2 * h)) < 1e-6
 
 
@@ -94,7 +144,9 @@ def test_update_xi_is_the_maximiser_given_q():
     xi = lr.update_xi(X, m, S)
     F = lambda z: lr.bound_objective(X, t, PRIOR_VAR, m, S, z)  # noqa: E731
     h = 1e-5
-    fd = np.array([(F(xi + h * e) - F(xi - h * e)) / (2 * h) for e in np.eye(30)])
+    fd = np.array(
+        [(F(xi + h * e) - F(xi - h * e)) / (2 * h) for e in np.eye(30)]
+    )
     assert np.max(np.abs(fd)) < 1e-8
     rng = np.random.default_rng(3)
     for _ in range(100):
@@ -102,10 +154,14 @@ def test_update_xi_is_the_maximiser_given_q():
 
 
 @given(st.integers(0, 500), st.integers(5, 40), st.floats(0.2, 20.0))
-def test_em_bound_never_decreases_and_stays_below_the_elbo_and_the_evidence(seed, n, prior_var):
+def test_em_bound_never_decreases_and_stays_below_the_elbo_and_the_evidence(
+    seed, n, prior_var
+):
     X, t = _data(n=n, seed=seed)
     fit = lr.em(X, t, prior_var)
-    assert np.all(np.diff(fit.bound_trace) >= -1e-10 * np.abs(fit.bound_trace[1:]))
+    assert np.all(
+        np.diff(fit.bound_trace) >= -1e-10 * np.abs(fit.bound_trace[1:])
+    )
     elbo = lr.elbo(X, t, prior_var, fit.m_N, fit.S_N)
     assert fit.bound_trace[-1] <= elbo + 1e-10
     assert elbo < lr.grid_posterior(X, t, prior_var, n_grid=201).log_evidence
@@ -114,10 +170,14 @@ def test_em_bound_never_decreases_and_stays_below_the_elbo_and_the_evidence(seed
 def test_grid_posterior_matches_dblquad():
     X, t = _data()
     g = lr.grid_posterior(X, t, PRIOR_VAR)
-    f = lambda w2, w1: np.exp(lr.log_joint([w1, w2], X, t, PRIOR_VAR) - g.log_evidence)  # noqa: E731
+    f = lambda w2, w1: np.exp(
+        lr.log_joint([w1, w2], X, t, PRIOR_VAR) - g.log_evidence
+    )  # noqa: E731
     lims = (g.w1[0], g.w1[-1], g.w2[0], g.w2[-1])
     kw = dict(epsabs=1e-10, epsrel=1e-8)
-    np.testing.assert_allclose(integrate.dblquad(f, *lims, **kw)[0], 1.0, rtol=1e-7)
+    np.testing.assert_allclose(
+        integrate.dblquad(f, *lims, **kw)[0], 1.0, rtol=1e-7
+    )
     mean1 = integrate.dblquad(lambda w2, w1: w1 * f(w2, w1), *lims, **kw)[0]
     np.testing.assert_allclose(mean1, g.mean[0], rtol=1e-6)
 
@@ -125,12 +185,21 @@ def test_grid_posterior_matches_dblquad():
 def test_laplace_mode_matches_scipy_optimize():
     X, t = _data()
     lap = lr.laplace(X, t, PRIOR_VAR)
-    res = optimize.minimize(lambda w: -lr.log_joint(w, X, t, PRIOR_VAR), np.zeros(2), method="Nelder-Mead",
-                            options={"xatol": 1e-10, "fatol": 1e-14})
+    res = optimize.minimize(
+        lambda w: -lr.log_joint(w, X, t, PRIOR_VAR),
+        np.zeros(2),
+        method="Nelder-Mead",
+        options={"xatol": 1e-10, "fatol": 1e-14},
+    )
     np.testing.assert_allclose(lap.mode, res.x, atol=1e-6)
     h = 1e-4
     g = lambda w: lr.grad_log_joint(w, X, t, PRIOR_VAR)  # noqa: E731
-    H = np.array([(g(lap.mode + h * e) - g(lap.mode - h * e)) / (2 * h) for e in np.eye(2)])
+    H = np.array(
+        [
+            (g(lap.mode + h * e) - g(lap.mode - h * e)) / (2 * h)
+            for e in np.eye(2)
+        ]
+    )
     np.testing.assert_allclose(lap.cov, np.linalg.inv(-H), rtol=1e-6)
 
 
@@ -140,20 +209,36 @@ def test_expected_log_lik_matches_adaptive_quadrature():
     ref = 0.0
     for x_n, t_n in zip(X, t):
         mu, sd = x_n @ m, np.sqrt(x_n @ S @ x_n)
-        ref += integrate.quad(lambda a: stats.norm.pdf(a, mu, sd) * (t_n * a - np.logaddexp(0, a)), -np.inf, np.inf,
-                              epsabs=1e-13)[0]
-    np.testing.assert_allclose(lr.expected_log_lik(X, t, m, S), ref, rtol=1e-11)
+        ref += integrate.quad(
+            lambda a: (
+                stats.norm.pdf(a, mu, sd) * (t_n * a - np.logaddexp(0, a))
+            ),
+            -np.inf,
+            np.inf,
+            epsabs=1e-13,
+        )[0]
+    np.testing.assert_allclose(
+        lr.expected_log_lik(X, t, m, S), ref, rtol=1e-11
+    )
 
 
 def test_elbo_plus_kl_equals_log_evidence():
     X, t = _data()
     g = lr.grid_posterior(X, t, PRIOR_VAR)
-    for m, S in [(np.array([-1.5, 1.5]), 0.5 * np.eye(2)), (g.mean, g.cov), (np.array([-2.0, 2.2]), np.diag([0.2, 0.3]))]:
-        np.testing.assert_allclose(lr.elbo(X, t, PRIOR_VAR, m, S) + g.kl_from_gaussian(m, S), g.log_evidence,
-                                   rtol=1e-9)
+    for m, S in [
+        (np.array([-1.5, 1.5]), 0.5 * np.eye(2)),
+        (g.mean, g.cov),
+        (np.array([-2.0, 2.2]), np.diag([0.2, 0.3])),
+    ]:
+        np.testing.assert_allclose(
+            lr.elbo(X, t, PRIOR_VAR, m, S) + g.kl_from_gaussian(m, S),
+            g.log_evidence,
+            rtol=1e-9,
+        )
 
 
 # ---------------------------------------------------------------- bad input
+
 
 def test_bad_input_names_the_argument():
     X, t = _data()

@@ -15,7 +15,8 @@ from hypothesis.extra.numpy import arrays
 from scipy import optimize, stats
 from scipy.special import logsumexp, softmax
 
-from vitutor import discrete, meanfield as mf
+from vitutor import discrete
+from vitutor import meanfield as mf
 
 # --------------------------------------------------------------------------------------------
 # strategies and independent helpers
@@ -93,10 +94,14 @@ def test_update_is_the_exact_coordinate_maximiser(data):
     cavi_value = joint_elbo(probs[:j] + [new] + probs[j + 1 :], log_joint)
 
     def negative_elbo(theta):
-        return -joint_elbo(probs[:j] + [softmax(theta)] + probs[j + 1 :], log_joint)
+        return -joint_elbo(
+            probs[:j] + [softmax(theta)] + probs[j + 1 :], log_joint
+        )
 
     start = np.zeros(log_joint.shape[j])
-    best = optimize.minimize(negative_elbo, start, method="BFGS", options={"gtol": 1e-10})
+    best = optimize.minimize(
+        negative_elbo, start, method="BFGS", options={"gtol": 1e-10}
+    )
     optimiser_value = -best.fun
     scale = max(1.0, abs(optimiser_value))
     assert cavi_value >= optimiser_value - 1e-12 * scale
@@ -110,19 +115,25 @@ def test_elbo_trace_never_decreases(data):
     trace = result.elbo_trace
     assert trace.shape == (1 + log_joint.ndim * result.n_iter,)
     assert np.all(np.isfinite(trace[1:]))
-    assert np.all(np.diff(trace) >= -1e-12 * np.maximum(1.0, np.abs(trace[1:])))
+    assert np.all(
+        np.diff(trace) >= -1e-12 * np.maximum(1.0, np.abs(trace[1:]))
+    )
 
 
 @given(st.data())
 def test_gap_to_log_evidence_is_kl_to_exact_posterior(data):
     log_joint = data.draw(st.one_of(finite_tables(), tables_with_zeros()))
-    result = mf.cavi(log_joint, seed=data.draw(st.integers(0, 2**16)), tol=1e-13)
+    result = mf.cavi(
+        log_joint, seed=data.draw(st.integers(0, 2**16)), tol=1e-13
+    )
     assert result.converged
     log_evidence = logsumexp(log_joint)
     with np.errstate(divide="ignore"):
         log_q = np.log(product_table([np.exp(f) for f in result.log_q]))
     kl = discrete.kl(log_q, log_joint - log_evidence)
-    assert result.elbo_trace[-1] <= log_evidence + 1e-12 * max(1.0, abs(log_evidence))
+    assert result.elbo_trace[-1] <= log_evidence + 1e-12 * max(
+        1.0, abs(log_evidence)
+    )
     assert log_evidence - result.elbo_trace[-1] == pytest.approx(kl, abs=1e-10)
 
 
@@ -149,7 +160,9 @@ def test_entropy_of_product_is_sum_of_factor_entropies(data):
     log_q = mf.log_product([np.log(p) for p in probs])
     assert np.exp(log_q) == pytest.approx(product_table(probs), rel=1e-12)
     total = sum(stats.entropy(p) for p in probs)
-    assert discrete.entropy(log_q) == pytest.approx(total, rel=1e-12, abs=1e-14)
+    assert discrete.entropy(log_q) == pytest.approx(
+        total, rel=1e-12, abs=1e-14
+    )
 
 
 def test_expectation_counts_minus_inf_cells_only_under_positive_mass():
@@ -157,12 +170,16 @@ def test_expectation_counts_minus_inf_cells_only_under_positive_mass():
     # q_2 puts no mass on column 1: z_1 = 0 stays possible, z_1 = 1 hits the -inf in column 2.
     q2 = np.array([0.4, 0.0, 0.6])
     expect = np.zeros(2)
-    for a in range(2):  # sum over the cells that q_2 gives mass to, 0 * (-inf) never formed
+    for a in range(
+        2
+    ):  # sum over the cells that q_2 gives mass to, 0 * (-inf) never formed
         terms = [q2[b] * log_joint[a, b] for b in range(3) if q2[b] > 0]
         expect[a] = sum(terms) if np.all(np.isfinite(terms)) else -np.inf
     with np.errstate(divide="ignore"):
         new = mf.update_factor(log_joint, [np.log([0.5, 0.5]), np.log(q2)], 0)
-    np.testing.assert_allclose(np.exp(new), np.exp(expect - logsumexp(expect)), rtol=1e-14, atol=0)
+    np.testing.assert_allclose(
+        np.exp(new), np.exp(expect - logsumexp(expect)), rtol=1e-14, atol=0
+    )
     assert np.exp(new)[1] == 0.0
 
 
@@ -175,7 +192,9 @@ def test_update_brute_force_on_three_axes():
     for a, b, c in itertools.product(range(3), range(2), range(4)):
         expect[b] += probs[0][a] * probs[2][c] * log_joint[a, b, c]
     new = mf.update_factor(log_joint, [np.log(p) for p in probs], j)
-    np.testing.assert_allclose(new, expect - np.log(np.exp(expect).sum()), rtol=1e-13)
+    np.testing.assert_allclose(
+        new, expect - np.log(np.exp(expect).sum()), rtol=1e-13
+    )
 
 
 def test_update_equals_complete_conditional_form():
@@ -183,10 +202,14 @@ def test_update_equals_complete_conditional_form():
     log_joint = 3 * rng.normal(size=(4, 3, 5))
     log_q = [np.log(rng.dirichlet(np.ones(n))) for n in log_joint.shape]
     for j in range(3):
-        log_conditional = log_joint - logsumexp(log_joint, axis=j, keepdims=True)
+        log_conditional = log_joint - logsumexp(
+            log_joint, axis=j, keepdims=True
+        )
         from_conditional = mf.update_factor(log_conditional, log_q, j)
         from_joint = mf.update_factor(log_joint, log_q, j)
-        np.testing.assert_allclose(from_conditional, from_joint, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            from_conditional, from_joint, rtol=1e-12, atol=1e-12
+        )
 
 
 def test_factorised_posterior_is_recovered_exactly():
@@ -197,8 +220,12 @@ def test_factorised_posterior_is_recovered_exactly():
     posterior = np.exp(log_joint - logsumexp(log_joint))
     for axis, f in enumerate(result.log_q):
         others = tuple(k for k in range(3) if k != axis)
-        np.testing.assert_allclose(np.exp(f), posterior.sum(axis=others), rtol=1e-12)
-    assert result.elbo_trace[-1] == pytest.approx(logsumexp(log_joint), rel=1e-12)
+        np.testing.assert_allclose(
+            np.exp(f), posterior.sum(axis=others), rtol=1e-12
+        )
+    assert result.elbo_trace[-1] == pytest.approx(
+        logsumexp(log_joint), rel=1e-12
+    )
 
 
 def test_reverse_kl_locks_onto_the_mode_chosen_by_initialisation():
@@ -212,7 +239,9 @@ def test_reverse_kl_locks_onto_the_mode_chosen_by_initialisation():
         # the product concentrates on one blob: little mass on the other
         q = product_table([np.exp(f) for f in r.log_q])
         assert min(q[:3, :3].sum(), q[4:, 4:].sum()) < 1e-3
-        assert r.elbo_trace[-1] < logsumexp(log_joint) - 0.5  # about log 2 lost
+        assert (
+            r.elbo_trace[-1] < logsumexp(log_joint) - 0.5
+        )  # about log 2 lost
 
 
 def test_update_order_can_change_the_fixed_point():
@@ -221,8 +250,12 @@ def test_update_order_can_change_the_fixed_point():
     init = [lean_low, lean_low[::-1]]
     first = mf.cavi(log_joint, init=init, order=[0, 1])
     second = mf.cavi(log_joint, init=init, order=[1, 0])
-    assert int(np.argmax(first.log_q[0])) == 5  # q_1 follows q_2's lean towards the high mode
-    assert int(np.argmax(second.log_q[0])) == 1  # q_2 follows q_1's lean towards the low mode
+    assert (
+        int(np.argmax(first.log_q[0])) == 5
+    )  # q_1 follows q_2's lean towards the high mode
+    assert (
+        int(np.argmax(second.log_q[0])) == 1
+    )  # q_2 follows q_1's lean towards the low mode
 
 
 def test_random_initialisation_is_reproducible():
@@ -234,7 +267,11 @@ def test_random_initialisation_is_reproducible():
 
 def test_sparse_table_gets_a_finite_start_from_the_seed():
     log_joint = np.full((3, 3), -np.inf)
-    log_joint[[0, 1, 2], [2, 0, 1]] = [0.0, 1.0, 2.0]  # a permutation: any full-support start is stuck
+    log_joint[[0, 1, 2], [2, 0, 1]] = [
+        0.0,
+        1.0,
+        2.0,
+    ]  # a permutation: any full-support start is stuck
     result = mf.cavi(log_joint, seed=3)
     assert np.isfinite(result.elbo_trace[0])
     with pytest.raises(ValueError, match="init"):
@@ -250,7 +287,9 @@ def test_gaussian_meanfield_recovers_mean_and_underestimates_variance():
     rng = np.random.default_rng(7)
     mean = rng.normal(size=4)
     precision = random_spd(rng, 4)
-    result = mf.gaussian_meanfield(mean, precision, init=rng.normal(size=4) * 5)
+    result = mf.gaussian_meanfield(
+        mean, precision, init=rng.normal(size=4) * 5
+    )
     covariance = np.linalg.inv(precision)
     assert result.converged
     np.testing.assert_allclose(result.m, mean, rtol=0, atol=1e-9)
@@ -264,13 +303,19 @@ def test_gaussian_meanfield_matches_direct_minimisation_of_reverse_kl():
     precision = np.linalg.inv(covariance)
     target = stats.multivariate_normal(mean, covariance)
 
-    def reverse_kl(params):  # KL(q || p) = -H[q] - E_q[log p] over diagonal Gaussians q
+    def reverse_kl(
+        params,
+    ):  # KL(q || p) = -H[q] - E_q[log p] over diagonal Gaussians q
         m, s2 = params[:2], np.exp(params[2:])
         entropy = stats.multivariate_normal(m, np.diag(s2)).entropy()
-        expected_log_p = target.logpdf(m) - 0.5 * np.trace(precision @ np.diag(s2))
+        expected_log_p = target.logpdf(m) - 0.5 * np.trace(
+            precision @ np.diag(s2)
+        )
         return -entropy - expected_log_p
 
-    best = optimize.minimize(reverse_kl, np.zeros(4), method="BFGS", options={"gtol": 1e-10})
+    best = optimize.minimize(
+        reverse_kl, np.zeros(4), method="BFGS", options={"gtol": 1e-10}
+    )
     result = mf.gaussian_meanfield(mean, precision, init=[4.0, 4.0])
     np.testing.assert_allclose(result.m, best.x[:2], atol=1e-6)
     np.testing.assert_allclose(result.s2, np.exp(best.x[2:]), rtol=1e-6)
@@ -283,19 +328,26 @@ def test_gaussian_kl_matches_monte_carlo():
     mean, precision = rng.normal(size=3), random_spd(rng, 3)
     m, s2 = rng.normal(size=3), rng.uniform(0.2, 2.0, size=3)
     z = m + np.sqrt(s2) * rng.standard_normal((200_000, 3))
-    log_ratio = stats.norm(m, np.sqrt(s2)).logpdf(z).sum(axis=1) - stats.multivariate_normal(
-        mean, np.linalg.inv(precision)
-    ).logpdf(z)
+    log_ratio = stats.norm(m, np.sqrt(s2)).logpdf(z).sum(
+        axis=1
+    ) - stats.multivariate_normal(mean, np.linalg.inv(precision)).logpdf(z)
     standard_error = log_ratio.std() / np.sqrt(z.shape[0])
-    assert abs(mf.gaussian_kl(m, s2, mean, precision) - log_ratio.mean()) < 5 * standard_error
+    assert (
+        abs(mf.gaussian_kl(m, s2, mean, precision) - log_ratio.mean())
+        < 5 * standard_error
+    )
 
 
 @given(st.integers(1, 5), st.integers(0, 2**16))
 def test_gaussian_elbo_trace_never_decreases(d, seed):
     rng = np.random.default_rng(seed)
-    result = mf.gaussian_meanfield(rng.normal(size=d), random_spd(rng, d), init=3 * rng.normal(size=d))
+    result = mf.gaussian_meanfield(
+        rng.normal(size=d), random_spd(rng, d), init=3 * rng.normal(size=d)
+    )
     trace = result.elbo_trace
-    assert np.all(np.diff(trace) >= -1e-12 * np.maximum(1.0, np.abs(trace[1:])))
+    assert np.all(
+        np.diff(trace) >= -1e-12 * np.maximum(1.0, np.abs(trace[1:]))
+    )
     assert trace[-1] <= 1e-12  # -KL <= 0
 
 
@@ -305,14 +357,20 @@ def test_discretised_gaussian_through_generic_cavi_matches_closed_form():
     precision = np.linalg.inv(covariance)
     grid = np.linspace(-7, 7, 141)
     z1, z2 = np.meshgrid(grid, grid, indexing="ij")
-    log_joint = stats.multivariate_normal(mean, covariance).logpdf(np.stack([z1, z2], axis=-1))
-    result = mf.cavi(log_joint, init=[np.ones(141) / 141] * 2, tol=0.0, max_iter=200)
+    log_joint = stats.multivariate_normal(mean, covariance).logpdf(
+        np.stack([z1, z2], axis=-1)
+    )
+    result = mf.cavi(
+        log_joint, init=[np.ones(141) / 141] * 2, tol=0.0, max_iter=200
+    )
     closed = mf.gaussian_meanfield(mean, precision)
     for j, f in enumerate(result.log_q):
         q = np.exp(f)
         m_j = q @ grid
         np.testing.assert_allclose(m_j, closed.m[j], atol=1e-8)
-        np.testing.assert_allclose(q @ (grid - m_j) ** 2, closed.s2[j], rtol=1e-8)
+        np.testing.assert_allclose(
+            q @ (grid - m_j) ** 2, closed.s2[j], rtol=1e-8
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -364,15 +422,25 @@ def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="log_q"):
         mf.elbo(table, [np.log(np.ones(2) / 2), np.log(np.ones(3))])
     with pytest.raises(ValueError, match="j"):
-        mf.update_factor(table, [np.log(np.ones(2) / 2), np.log(np.ones(3) / 3)], 2)
+        mf.update_factor(
+            table, [np.log(np.ones(2) / 2), np.log(np.ones(3) / 3)], 2
+        )
 
 
 @pytest.mark.parametrize(
     ("mean", "precision", "name"),
     [
         ([0.0, np.nan], np.eye(2), "mean"),
-        ([0.0, 0.0], np.array([[1.0, 0.5], [0.4, 1.0]]), "precision"),  # not symmetric
-        ([0.0, 0.0], np.array([[1.0, 2.0], [2.0, 1.0]]), "precision"),  # indefinite
+        (
+            [0.0, 0.0],
+            np.array([[1.0, 0.5], [0.4, 1.0]]),
+            "precision",
+        ),  # not symmetric
+        (
+            [0.0, 0.0],
+            np.array([[1.0, 2.0], [2.0, 1.0]]),
+            "precision",
+        ),  # indefinite
         ([0.0, 0.0], np.eye(3), "precision"),
         ([0.0, 0.0], np.array([[1.0, np.inf], [np.inf, 1.0]]), "precision"),
     ],

@@ -40,9 +40,14 @@ def _fixed_point_residuals(x, prior, r):
     lam_N = (prior.lam0 + n) * r.a_N / r.b_N
     a_N = prior.a0 + (n + 1) / 2
     b_N = prior.b0 + 0.5 * (
-        np.sum((x - r.mu_N) ** 2) + n / r.lam_N + prior.lam0 * ((r.mu_N - prior.mu0) ** 2 + 1 / r.lam_N)
+        np.sum((x - r.mu_N) ** 2)
+        + n / r.lam_N
+        + prior.lam0 * ((r.mu_N - prior.mu0) ** 2 + 1 / r.lam_N)
     )
-    return np.array([r.mu_N / mu_N, r.lam_N / lam_N, r.a_N / a_N, r.b_N / b_N]) - 1.0
+    return (
+        np.array([r.mu_N / mu_N, r.lam_N / lam_N, r.a_N / a_N, r.b_N / b_N])
+        - 1.0
+    )
 
 
 small_models = st.tuples(
@@ -71,31 +76,48 @@ def test_exact_posterior_matches_grid_normalisation():
     Z = w.sum() * cell
     inside = w > 1e-6 * w.max()
     grid_logpdf = log_unnorm[inside] - log_unnorm.max() - np.log(Z)
-    np.testing.assert_allclose(grid_logpdf, post.logpdf(M, T)[inside], atol=1e-5)
+    np.testing.assert_allclose(
+        grid_logpdf, post.logpdf(M, T)[inside], atol=1e-5
+    )
     p = w / w.sum()
     np.testing.assert_allclose((p * M).sum(), post.mean_mu, rtol=1e-5)
     np.testing.assert_allclose((p * T).sum(), post.mean_tau, rtol=1e-5)
-    np.testing.assert_allclose((p * (T - post.mean_tau) ** 2).sum(), post.var_tau, rtol=1e-4)
+    np.testing.assert_allclose(
+        (p * (T - post.mean_tau) ** 2).sum(), post.var_tau, rtol=1e-4
+    )
 
 
 @pytest.mark.parametrize(
     "n, prior",
-    [(8, PRIOR), (3, ng.NormalGammaPrior(mu0=-1.0, lam0=2.0, a0=4.0, b0=0.5)), (20, PRIOR)],
+    [
+        (8, PRIOR),
+        (3, ng.NormalGammaPrior(mu0=-1.0, lam0=2.0, a0=4.0, b0=0.5)),
+        (20, PRIOR),
+    ],
 )
 def test_log_evidence_matches_2d_quadrature_of_the_joint(n, prior):
     x = _data(n, seed=n)
     # mode and scale of log p(x, mu, log tau) found numerically, then cubature on (mu, u = log tau)
-    opt = minimize(lambda p: -_log_joint(x, prior, p[0], np.exp(p[1])) - p[1], [x.mean(), 0.0])
+    opt = minimize(
+        lambda p: -_log_joint(x, prior, p[0], np.exp(p[1])) - p[1],
+        [x.mean(), 0.0],
+    )
     c = -opt.fun
     sd = np.sqrt(np.diag(opt.hess_inv))
     centre = opt.x
 
     def integrand(p):
-        return np.exp(_log_joint(x, prior, p[:, 0], np.exp(p[:, 1])) + p[:, 1] - c)
+        return np.exp(
+            _log_joint(x, prior, p[:, 0], np.exp(p[:, 1])) + p[:, 1] - c
+        )
 
-    res = integrate.cubature(integrand, centre - 40 * sd, centre + 40 * sd, rtol=1e-11, atol=0)
+    res = integrate.cubature(
+        integrand, centre - 40 * sd, centre + 40 * sd, rtol=1e-11, atol=0
+    )
     assert res.status == "converged"
-    np.testing.assert_allclose(np.log(res.estimate) + c, ng.log_evidence(x, prior), rtol=0, atol=1e-8)
+    np.testing.assert_allclose(
+        np.log(res.estimate) + c, ng.log_evidence(x, prior), rtol=0, atol=1e-8
+    )
 
 
 def test_posterior_moments_match_monte_carlo():
@@ -103,9 +125,14 @@ def test_posterior_moments_match_monte_carlo():
     post = ng.exact_posterior(x, PRIOR)
     rng = np.random.default_rng(11)
     m = 400_000
-    tau = rng.gamma(post.alpha_N, 1.0 / post.beta_N, size=m)  # numpy's gamma takes scale = 1/rate
+    tau = rng.gamma(
+        post.alpha_N, 1.0 / post.beta_N, size=m
+    )  # numpy's gamma takes scale = 1/rate
     mu = rng.normal(post.m_N, 1.0 / np.sqrt(post.kappa_N * tau))
-    for draws, mean, var in [(mu, post.mean_mu, post.var_mu), (tau, post.mean_tau, post.var_tau)]:
+    for draws, mean, var in [
+        (mu, post.mean_mu, post.var_mu),
+        (tau, post.mean_tau, post.var_tau),
+    ]:
         se_mean = np.sqrt(var / m)
         assert abs(draws.mean() - mean) < 5 * se_mean
         # the standard error of a sample variance is about var * sqrt(2/m) (kurtosis correction below 2x)
@@ -115,8 +142,12 @@ def test_posterior_moments_match_monte_carlo():
 def test_sufficient_statistics_are_stable_for_large_offsets():
     x = 1e9 + _data(1000, seed=5, loc=0.0, scale=1e-3)
     s = ng.sufficient_statistics(x)
-    centred = x - 1e9  # exact: the offset is representable and the noise is small
-    np.testing.assert_allclose(s.ss, np.sum((centred - centred.mean()) ** 2), rtol=1e-6)
+    centred = (
+        x - 1e9
+    )  # exact: the offset is representable and the noise is small
+    np.testing.assert_allclose(
+        s.ss, np.sum((centred - centred.mean()) ** 2), rtol=1e-6
+    )
     assert s.n == 1000
 
 
@@ -128,7 +159,9 @@ def test_cavi_elbo_trace_never_decreases(model):
     n, seed, mu0, lam0, a0, b0 = model
     x = _data(n, seed=seed)
     prior = ng.NormalGammaPrior(mu0=mu0, lam0=lam0, a0=a0, b0=b0)
-    r = ng.cavi(x, prior, E_tau0=float(np.random.default_rng(seed).uniform(1e-3, 1e3)))
+    r = ng.cavi(
+        x, prior, E_tau0=float(np.random.default_rng(seed).uniform(1e-3, 1e3))
+    )
     assert r.converged
     assert np.all(np.diff(r.elbo_trace) >= -1e-12 * np.abs(r.elbo_trace[1:]))
 
@@ -139,7 +172,9 @@ def test_cavi_fixed_point_satisfies_both_update_equations(model):
     x = _data(n, seed=seed)
     prior = ng.NormalGammaPrior(mu0=mu0, lam0=lam0, a0=a0, b0=b0)
     r = ng.cavi(x, prior, tol=1e-13)
-    np.testing.assert_allclose(_fixed_point_residuals(x, prior, r), 0.0, atol=1e-9)
+    np.testing.assert_allclose(
+        _fixed_point_residuals(x, prior, r), 0.0, atol=1e-9
+    )
 
 
 @given(small_models)
@@ -152,7 +187,11 @@ def test_cavi_fixed_point_matches_its_closed_form(model):
     kappa = lam0 + n
     m = (lam0 * mu0 + x.sum()) / kappa
     alpha = a0 + n / 2
-    beta = b0 + 0.5 * np.sum((x - x.mean()) ** 2) + 0.5 * lam0 * n * (x.mean() - mu0) ** 2 / kappa
+    beta = (
+        b0
+        + 0.5 * np.sum((x - x.mean()) ** 2)
+        + 0.5 * lam0 * n * (x.mean() - mu0) ** 2 / kappa
+    )
     np.testing.assert_allclose(
         [r.mu_N, r.a_N, r.b_N, r.lam_N],
         [m, alpha + 0.5, beta * (1 + 1 / (2 * alpha)), kappa * alpha / beta],
@@ -163,15 +202,21 @@ def test_cavi_fixed_point_matches_its_closed_form(model):
 def test_update_functions_match_the_equations_on_raw_data():
     x = _data(7, seed=2)
     mu_N, lam_N = ng.update_q_mu(x, PRIOR, E_tau=0.3)
-    np.testing.assert_allclose(mu_N, (PRIOR.lam0 * PRIOR.mu0 + x.sum()) / (PRIOR.lam0 + 7))
+    np.testing.assert_allclose(
+        mu_N, (PRIOR.lam0 * PRIOR.mu0 + x.sum()) / (PRIOR.lam0 + 7)
+    )
     np.testing.assert_allclose(lam_N, (PRIOR.lam0 + 7) * 0.3)
     a_N, b_N = ng.update_q_tau(x, PRIOR, mu_N=0.2, lam_N=4.0)
     # E_mu[sum_i (x_i - mu)^2 + lam0 (mu - mu0)^2] by Gauss-Hermite quadrature over q(mu)
     nodes, weights = np.polynomial.hermite_e.hermegauss(20)
     mu = 0.2 + nodes / np.sqrt(4.0)
-    f = ((x[None, :] - mu[:, None]) ** 2).sum(axis=1) + PRIOR.lam0 * (mu - PRIOR.mu0) ** 2
+    f = ((x[None, :] - mu[:, None]) ** 2).sum(axis=1) + PRIOR.lam0 * (
+        mu - PRIOR.mu0
+    ) ** 2
     expected_b = PRIOR.b0 + 0.5 * (weights @ f) / weights.sum()
-    np.testing.assert_allclose([a_N, b_N], [PRIOR.a0 + 4.0, expected_b], rtol=1e-12)
+    np.testing.assert_allclose(
+        [a_N, b_N], [PRIOR.a0 + 4.0, expected_b], rtol=1e-12
+    )
 
 
 def test_large_n_fit_is_fast():
@@ -188,7 +233,12 @@ def test_large_n_fit_is_fast():
 
 
 def _random_q(rng):
-    return rng.normal(1, 1), rng.uniform(0.2, 5), rng.uniform(1, 8), rng.uniform(0.5, 10)
+    return (
+        rng.normal(1, 1),
+        rng.uniform(0.2, 5),
+        rng.uniform(1, 8),
+        rng.uniform(0.5, 10),
+    )
 
 
 @given(small_models)
@@ -198,7 +248,9 @@ def test_elbo_plus_kl_equals_log_evidence(model):
     prior = ng.NormalGammaPrior(mu0=mu0, lam0=lam0, a0=a0, b0=b0)
     q = _random_q(np.random.default_rng(seed))
     total = ng.elbo(x, prior, *q) + ng.kl_to_posterior(x, prior, *q)
-    np.testing.assert_allclose(total, ng.log_evidence(x, prior), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        total, ng.log_evidence(x, prior), rtol=1e-10, atol=1e-10
+    )
 
 
 def test_elbo_matches_monte_carlo():
@@ -208,7 +260,9 @@ def test_elbo_matches_monte_carlo():
     m = 400_000
     mu = rng.normal(q[0], 1 / np.sqrt(q[1]), size=m)
     tau = rng.gamma(q[2], 1 / q[3], size=m)
-    log_q = stats.norm.logpdf(mu, q[0], 1 / np.sqrt(q[1])) + stats.gamma.logpdf(tau, q[2], scale=1 / q[3])
+    log_q = stats.norm.logpdf(
+        mu, q[0], 1 / np.sqrt(q[1])
+    ) + stats.gamma.logpdf(tau, q[2], scale=1 / q[3])
     terms = _log_joint(x, PRIOR, mu, tau) - log_q
     se = terms.std() / np.sqrt(m)
     assert abs(terms.mean() - ng.elbo(x, PRIOR, *q)) < 5 * se
@@ -230,7 +284,11 @@ def test_kl_closed_form_matches_2d_quadrature(n):
     hi = [qmu.isf(1e-15), qtau.isf(1e-15)]
     res = integrate.cubature(integrand, lo, hi, rtol=1e-11, atol=1e-13)
     assert res.status == "converged"
-    np.testing.assert_allclose(res.estimate, ng.kl_to_posterior(x, PRIOR, r.mu_N, r.lam_N, r.a_N, r.b_N), atol=1e-9)
+    np.testing.assert_allclose(
+        res.estimate,
+        ng.kl_to_posterior(x, PRIOR, r.mu_N, r.lam_N, r.a_N, r.b_N),
+        atol=1e-9,
+    )
 
 
 def test_elbo_is_below_log_evidence_and_gap_shrinks_with_n():
@@ -243,7 +301,9 @@ def test_elbo_is_below_log_evidence_and_gap_shrinks_with_n():
     assert np.all(gaps > 0)
     assert np.all(np.diff(gaps) < 0)
     # leading order of the gap at the fixed point: 1 / (4 alpha_N) = 1 / (4 a0 + 2 n)
-    np.testing.assert_allclose(gaps[-1], 1 / (4 * PRIOR.a0 + 2 * 512), rtol=0.02)
+    np.testing.assert_allclose(
+        gaps[-1], 1 / (4 * PRIOR.a0 + 2 * 512), rtol=0.02
+    )
 
 
 # ---------------------------------------------------------------- the non-informative limit
@@ -256,7 +316,9 @@ def test_noninformative_limit_gives_the_ml_variance(n):
     r = ng.cavi(x, NONINFORMATIVE, tol=1e-14)
     np.testing.assert_allclose(1 / r.E_tau, ml, rtol=1e-10)
     assert not np.isclose(1 / r.E_tau, np.var(x, ddof=1), rtol=1e-3)
-    np.testing.assert_allclose(1 / ng.exact_posterior(x, NONINFORMATIVE).mean_tau, ml, rtol=1e-12)
+    np.testing.assert_allclose(
+        1 / ng.exact_posterior(x, NONINFORMATIVE).mean_tau, ml, rtol=1e-12
+    )
     assert np.all(np.diff(r.elbo_trace) >= -1e-12 * np.abs(r.elbo_trace[1:]))
 
 
@@ -297,8 +359,13 @@ def test_prior_is_frozen():
         PRIOR.a0 = 3.0
 
 
-@pytest.mark.parametrize("x", [[], [1.0, np.nan], [np.inf, 1.0], np.ones((3, 2)), 3.0])
-@pytest.mark.parametrize("fn", [ng.exact_posterior, ng.log_evidence, ng.cavi, ng.sufficient_statistics])
+@pytest.mark.parametrize(
+    "x", [[], [1.0, np.nan], [np.inf, 1.0], np.ones((3, 2)), 3.0]
+)
+@pytest.mark.parametrize(
+    "fn",
+    [ng.exact_posterior, ng.log_evidence, ng.cavi, ng.sufficient_statistics],
+)
 def test_bad_data_raise_value_error_naming_x(fn, x):
     args = (x,) if fn is ng.sufficient_statistics else (x, PRIOR)
     with pytest.raises(ValueError, match="x"):

@@ -18,8 +18,14 @@ K, PRIOR_VAR = 4, 25.0
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, worker_dashboard_address=None)
+    cluster = LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        worker_dashboard_address=None,
+    )
     c = Client(cluster)
     yield c
     c.close()
@@ -28,7 +34,9 @@ def client():
 
 def start(x_local, seed=1):
     m0 = np.random.default_rng(seed).choice(x_local, size=K, replace=False)
-    return gmm.update_assignments(x_local, m0, np.ones(K)), ef.Gaussian.from_mean_var(m0, 1.0).eta
+    return gmm.update_assignments(
+        x_local, m0, np.ones(K)
+    ), ef.Gaussian.from_mean_var(m0, 1.0).eta
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +44,23 @@ def data():
     return gmm.simulate(20_000, K, PRIOR_VAR, seed=7).x
 
 
-@pytest.mark.parametrize("chunks", [(20_000,), (5000,) * 4, (1, 9999, 7000, 3000)], ids=["one", "even", "uneven"])
+@pytest.mark.parametrize(
+    "chunks",
+    [(20_000,), (5000,) * 4, (1, 9999, 7000, 3000)],
+    ids=["one", "even", "uneven"],
+)
 def test_distributed_cavi_equals_gmm_cavi(client, data, chunks):
     x = client.persist(da.from_array(data, chunks=(chunks,)))
     phi0, lam0 = start(data)
     ref = gmm.cavi(data, K, PRIOR_VAR, init_phi=phi0, tol=1e-10)
-    got = scale.cavi(client, gmm.conjugate_form(K, PRIOR_VAR), x, lam0, max_iter=ref.n_iter, tol=0.0)
+    got = scale.cavi(
+        client,
+        gmm.conjugate_form(K, PRIOR_VAR),
+        x,
+        lam0,
+        max_iter=ref.n_iter,
+        tol=0.0,
+    )
     assert got.n_iter == ref.n_iter
     np.testing.assert_allclose(got.elbo_trace, ref.elbo_trace, rtol=1e-10)
     np.testing.assert_allclose(got.q.mean, ref.m, rtol=1e-10)
@@ -52,28 +71,61 @@ def test_distributed_cavi_stops_by_tolerance_like_gmm_cavi(client, data):
     x = client.persist(da.from_array(data, chunks=6000))
     phi0, lam0 = start(data, seed=2)
     ref = gmm.cavi(data, K, PRIOR_VAR, init_phi=phi0, tol=1e-9)
-    got = scale.cavi(client, gmm.conjugate_form(K, PRIOR_VAR), x, lam0, tol=1e-9)
+    got = scale.cavi(
+        client, gmm.conjugate_form(K, PRIOR_VAR), x, lam0, tol=1e-9
+    )
     assert got.converged and got.n_iter == ref.n_iter
-    assert np.all(np.diff(got.elbo_trace) >= -1e-12 * np.abs(got.elbo_trace[1:]))
+    assert np.all(
+        np.diff(got.elbo_trace) >= -1e-12 * np.abs(got.elbo_trace[1:])
+    )
 
 
 def test_distributed_svi_equals_in_memory_svi(client, data):
     x = client.persist(da.from_array(data, chunks=(3000, 7000, 10_000)))
     model = gmm.conjugate_form(K, PRIOR_VAR)
     _, lam0 = start(data)
-    ref = svi.svi(model, data, lam0, n_steps=25, batch_size=400, kappa=0.6, tau0=5.0, seed=11, eval_every=10)
-    got = scale.svi(client, model, x, lam0, n_steps=25, batch_size=400, kappa=0.6, tau0=5.0, seed=11, eval_every=10)
+    ref = svi.svi(
+        model,
+        data,
+        lam0,
+        n_steps=25,
+        batch_size=400,
+        kappa=0.6,
+        tau0=5.0,
+        seed=11,
+        eval_every=10,
+    )
+    got = scale.svi(
+        client,
+        model,
+        x,
+        lam0,
+        n_steps=25,
+        batch_size=400,
+        kappa=0.6,
+        tau0=5.0,
+        seed=11,
+        eval_every=10,
+    )
     np.testing.assert_allclose(got.lam, ref.lam, rtol=1e-12)
     np.testing.assert_allclose(got.elbo_trace, ref.elbo_trace, rtol=1e-12)
     np.testing.assert_array_equal(got.elbo_steps, ref.elbo_steps)
 
 
-def test_lazily_generated_data_are_deterministic_and_never_materialised(client):
-    x, mu = scale.simulate_mixture(50_000, K, PRIOR_VAR, chunk_size=12_000, seed=4)
+def test_lazily_generated_data_are_deterministic_and_never_materialised(
+    client,
+):
+    x, mu = scale.simulate_mixture(
+        50_000, K, PRIOR_VAR, chunk_size=12_000, seed=4
+    )
     assert x.chunks == ((12_000,) * 4 + (2000,),)
-    again, mu2 = scale.simulate_mixture(50_000, K, PRIOR_VAR, chunk_size=12_000, seed=4)
+    again, mu2 = scale.simulate_mixture(
+        50_000, K, PRIOR_VAR, chunk_size=12_000, seed=4
+    )
     np.testing.assert_array_equal(mu, mu2)
-    np.testing.assert_array_equal(client.compute(x).result(), client.compute(again).result())
+    np.testing.assert_array_equal(
+        client.compute(x).result(), client.compute(again).result()
+    )
     # the draws are the model's: each point is within a few sd of one of the means
     sample = client.compute(x[:5000]).result()
     assert np.all(np.min(np.abs(sample[:, None] - mu[None, :]), axis=1) < 6.0)
@@ -90,14 +142,18 @@ def kill_one_worker(client):
 def wait_for_workers(client, n, timeout=60.0):
     deadline = time.monotonic() + timeout
     while len(client.scheduler_info()["workers"]) < n:
-        assert time.monotonic() < deadline, "the nanny did not restart the worker"
+        assert time.monotonic() < deadline, (
+            "the nanny did not restart the worker"
+        )
         time.sleep(0.2)
 
 
 @pytest.mark.parametrize("source", ["lineage", "file"])
 def test_a_worker_lost_mid_fit_changes_nothing(client, tmp_path, source):
     if source == "lineage":
-        x, _ = scale.simulate_mixture(40_000, K, PRIOR_VAR, chunk_size=5000, seed=9)
+        x, _ = scale.simulate_mixture(
+            40_000, K, PRIOR_VAR, chunk_size=5000, seed=9
+        )
     else:
         path = tmp_path / "x.npy"
         np.save(path, gmm.simulate(40_000, K, PRIOR_VAR, seed=9).x)
@@ -114,7 +170,9 @@ def test_a_worker_lost_mid_fit_changes_nothing(client, tmp_path, source):
             killed.append(kill_one_worker(client))
             time.sleep(0.5)
 
-    hit = scale.cavi(client, model, x, lam0, max_iter=8, tol=0.0, callback=on_iteration)
+    hit = scale.cavi(
+        client, model, x, lam0, max_iter=8, tol=0.0, callback=on_iteration
+    )
     np.testing.assert_allclose(hit.elbo_trace, calm.elbo_trace, rtol=1e-12)
     np.testing.assert_allclose(hit.lam, calm.lam, rtol=1e-12)
     wait_for_workers(client, 2)
@@ -130,7 +188,14 @@ def test_nan_in_a_chunk_is_reported_with_its_index(client, data):
     with pytest.raises(ValueError, match=r"chunk 2 \(rows 10000\.\.14999\)"):
         scale.cavi(client, gmm.conjugate_form(K, PRIOR_VAR), x, lam0)
     with pytest.raises(ValueError, match="chunk 2"):
-        scale.svi(client, gmm.conjugate_form(K, PRIOR_VAR), x, lam0, n_steps=2, batch_size=10)
+        scale.svi(
+            client,
+            gmm.conjugate_form(K, PRIOR_VAR),
+            x,
+            lam0,
+            n_steps=2,
+            batch_size=10,
+        )
 
 
 def test_bad_arrays_and_clients_are_refused(client, data):
@@ -142,11 +207,22 @@ def test_bad_arrays_and_clients_are_refused(client, data):
     with pytest.raises(TypeError, match="dask"):
         scale.cavi(client, model, data, lam0)
     with pytest.raises(TypeError, match="client"):
-        scale.cavi("tcp://127.0.0.1:1", model, da.from_array(data, chunks=5000), lam0)
+        scale.cavi(
+            "tcp://127.0.0.1:1", model, da.from_array(data, chunks=5000), lam0
+        )
     with pytest.raises(ValueError, match="init_lam"):
-        scale.cavi(client, model, da.from_array(data, chunks=5000), np.zeros((K, 2)))
+        scale.cavi(
+            client, model, da.from_array(data, chunks=5000), np.zeros((K, 2))
+        )
     with pytest.raises(ValueError, match="batch_size"):
-        scale.svi(client, model, da.from_array(data, chunks=5000), lam0, n_steps=2, batch_size=0)
+        scale.svi(
+            client,
+            model,
+            da.from_array(data, chunks=5000),
+            lam0,
+            n_steps=2,
+            batch_size=0,
+        )
     closed = Client(client.scheduler.address)
     closed.close()
     with pytest.raises(ValueError, match="client"):

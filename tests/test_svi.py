@@ -20,11 +20,19 @@ def mixture_start(x, K, seed):
 
 
 def generic_mixture(x, K, prior_var, eta0, max_iter, tol=None):
-    init = {"mu": ef.Gaussian.from_mean_var(np.zeros(K), 1.0), "c": ef.Categorical(eta0)}
-    return svi.cavi(gmm.mean_field_form(x, K, prior_var), init, max_iter=max_iter, tol=tol)
+    init = {
+        "mu": ef.Gaussian.from_mean_var(np.zeros(K), 1.0),
+        "c": ef.Categorical(eta0),
+    }
+    return svi.cavi(
+        gmm.mean_field_form(x, K, prior_var), init, max_iter=max_iter, tol=tol
+    )
 
 
-@pytest.mark.parametrize(("seed", "n", "K", "prior_var"), [(0, 300, 3, 10.0), (1, 1000, 5, 25.0), (2, 200, 2, 1.0)])
+@pytest.mark.parametrize(
+    ("seed", "n", "K", "prior_var"),
+    [(0, 300, 3, 10.0), (1, 1000, 5, 25.0), (2, 200, 2, 1.0)],
+)
 def test_generic_cavi_reproduces_gmm_cavi(seed, n, K, prior_var):
     x = gmm.simulate(n, K, prior_var, seed=seed).x
     _, eta0, phi0 = mixture_start(x, K, seed + 10)
@@ -51,12 +59,21 @@ def test_generic_cavi_reproduces_gmm_cavi(seed, n, K, prior_var):
 def test_generic_cavi_reproduces_normal_gamma_cavi(prior, seed):
     x = np.random.default_rng(seed).normal(3.0, 1.7, size=20 + 40 * seed)
     ref = ng.cavi(x, prior, E_tau0=5.0, tol=1e-12)
-    init = {"mu": ef.Gaussian.from_mean_var(0.0, 1.0), "tau": ef.Gamma.from_shape_rate(1.0, 1.0 / 5.0)}
-    gen = svi.cavi(ng.mean_field_form(x, prior), init, max_iter=ref.n_iter, tol=None)
+    init = {
+        "mu": ef.Gaussian.from_mean_var(0.0, 1.0),
+        "tau": ef.Gamma.from_shape_rate(1.0, 1.0 / 5.0),
+    }
+    gen = svi.cavi(
+        ng.mean_field_form(x, prior), init, max_iter=ref.n_iter, tol=None
+    )
     q_mu, q_tau = gen.q["mu"], gen.q["tau"]
     np.testing.assert_allclose(gen.elbo_trace, ref.elbo_trace, rtol=1e-10)
-    np.testing.assert_allclose([q_mu.mean, 1.0 / q_mu.var], [ref.mu_N, ref.lam_N], rtol=1e-10)
-    np.testing.assert_allclose([q_tau.shape, q_tau.rate], [ref.a_N, ref.b_N], rtol=1e-10)
+    np.testing.assert_allclose(
+        [q_mu.mean, 1.0 / q_mu.var], [ref.mu_N, ref.lam_N], rtol=1e-10
+    )
+    np.testing.assert_allclose(
+        [q_tau.shape, q_tau.rate], [ref.a_N, ref.b_N], rtol=1e-10
+    )
 
 
 def test_generic_elbo_never_decreases_and_stops_by_tolerance():
@@ -92,7 +109,9 @@ def test_natural_gradient_is_target_minus_lam():
     # finite differences of the collapsed ELBO in lam equal grad^2 A(lam) (lam_hat - lam)
     x = gmm.simulate(150, 3, 10.0, seed=3).x
     model = gmm.conjugate_form(3, 10.0)
-    lam = ef.Gaussian.from_mean_var(np.array([-2.0, 0.5, 3.0]), np.array([0.3, 0.2, 0.5])).eta
+    lam = ef.Gaussian.from_mean_var(
+        np.array([-2.0, 0.5, 3.0]), np.array([0.3, 0.2, 0.5])
+    ).eta
     h = 1e-6
     grad = np.empty(lam.size)
     hess = np.empty((lam.size, lam.size))
@@ -100,11 +119,16 @@ def test_natural_gradient_is_target_minus_lam():
         e = np.zeros(lam.size)
         e[j] = h
         e = e.reshape(lam.shape)
-        grad[j] = (svi.collapsed_elbo(model, x, lam + e) - svi.collapsed_elbo(model, x, lam - e)) / (2 * h)
+        grad[j] = (
+            svi.collapsed_elbo(model, x, lam + e)
+            - svi.collapsed_elbo(model, x, lam - e)
+        ) / (2 * h)
         diff = ef.Gaussian(lam + e).mean_T() - ef.Gaussian(lam - e).mean_T()
         hess[:, j] = diff.ravel() / (2 * h)
     target = svi.global_step(model, x, lam)
-    np.testing.assert_allclose(grad, hess @ (target - lam).ravel(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        grad, hess @ (target - lam).ravel(), rtol=1e-5, atol=1e-5
+    )
 
 
 def test_svi_full_batch_unit_step_is_one_cavi_step():
@@ -112,12 +136,29 @@ def test_svi_full_batch_unit_step_is_one_cavi_step():
     m0, _, _ = mixture_start(x, 4, 12)
     lam0 = ef.Gaussian.from_mean_var(m0, 1.0).eta
     model = gmm.conjugate_form(4, 20.0)
-    run = svi.svi(model, x, lam0, n_steps=1, batch_size=x.size, kappa=1.0, tau0=0.0, eval_every=1)
+    run = svi.svi(
+        model,
+        x,
+        lam0,
+        n_steps=1,
+        batch_size=x.size,
+        kappa=1.0,
+        tau0=0.0,
+        eval_every=1,
+    )
     assert run.rho[0] == 1.0
-    one = gmm.cavi(x, 4, 20.0, init_phi=gmm.update_assignments(x, m0, np.ones(4)), max_iter=1)
+    one = gmm.cavi(
+        x,
+        4,
+        20.0,
+        init_phi=gmm.update_assignments(x, m0, np.ones(4)),
+        max_iter=1,
+    )
     np.testing.assert_allclose(run.q.mean, one.m, rtol=1e-12)
     np.testing.assert_allclose(run.q.var, one.s2, rtol=1e-12)
-    np.testing.assert_allclose(run.elbo_trace[-1], one.elbo_trace[-1], rtol=1e-12)
+    np.testing.assert_allclose(
+        run.elbo_trace[-1], one.elbo_trace[-1], rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize("seed", [21, 22, 23])
@@ -128,7 +169,17 @@ def test_svi_reaches_the_cavi_optimum(seed):
     ref = gmm.cavi(x, K, prior_var, init_phi=phi0, tol=1e-12)
     lam0 = ef.Gaussian.from_mean_var(m0, 1.0).eta
     model = gmm.conjugate_form(K, prior_var)
-    run = svi.svi(model, x, lam0, n_steps=400, batch_size=500, kappa=0.6, tau0=10.0, seed=seed, eval_every=400)
+    run = svi.svi(
+        model,
+        x,
+        lam0,
+        n_steps=400,
+        batch_size=500,
+        kappa=0.6,
+        tau0=10.0,
+        seed=seed,
+        eval_every=400,
+    )
     gap = (ref.elbo_trace[-1] - run.elbo_trace[-1]) / n
     assert abs(gap) < 1e-3, gap
     np.testing.assert_allclose(np.sort(run.q.mean), np.sort(ref.m), atol=0.05)
@@ -138,7 +189,12 @@ def test_svi_is_reproducible_from_its_seed():
     x = gmm.simulate(2000, 3, 10.0, seed=0).x
     model = gmm.conjugate_form(3, 10.0)
     lam0 = ef.Gaussian.from_mean_var(x[:3], 1.0).eta
-    runs = [svi.svi(model, x, lam0, n_steps=30, batch_size=100, seed=s, eval_every=10) for s in (4, 4, 5)]
+    runs = [
+        svi.svi(
+            model, x, lam0, n_steps=30, batch_size=100, seed=s, eval_every=10
+        )
+        for s in (4, 4, 5)
+    ]
     np.testing.assert_array_equal(runs[0].lam, runs[1].lam)
     np.testing.assert_array_equal(runs[0].elbo_trace, runs[1].elbo_trace)
     assert not np.array_equal(runs[0].lam, runs[2].lam)
@@ -157,9 +213,16 @@ def test_step_sizes_satisfy_robbins_monro(kappa, tau0):
     # sum rho^2 converges to the Hurwitz zeta value; the tail after t steps is below zeta(2 kappa, t + tau0 + 1)
     limit = zeta(2 * kappa, tau0 + 1)
     partial = np.sum(rho**2)
-    np.testing.assert_allclose(partial + zeta(2 * kappa, 20_000 + tau0 + 1), limit, rtol=1e-9)
+    np.testing.assert_allclose(
+        partial + zeta(2 * kappa, 20_000 + tau0 + 1), limit, rtol=1e-9
+    )
     # sum rho diverges: it grows without bound, at least like the integral of (t + tau0)^(-kappa)
-    lower = np.log((20_001 + tau0) / (1 + tau0)) if kappa == 1.0 else ((20_001 + tau0) ** (1 - kappa) - (1 + tau0) ** (1 - kappa)) / (1 - kappa)
+    lower = (
+        np.log((20_001 + tau0) / (1 + tau0))
+        if kappa == 1.0
+        else ((20_001 + tau0) ** (1 - kappa) - (1 + tau0) ** (1 - kappa))
+        / (1 - kappa)
+    )
     assert np.sum(rho) >= lower
 
 
@@ -190,7 +253,11 @@ def test_minibatches_are_uniform_distinct_and_sorted():
 )
 def test_svi_bad_input(kwargs, match):
     x = gmm.simulate(100, 2, 4.0, seed=0).x
-    args = {"init_lam": ef.Gaussian.from_mean_var(np.zeros(2), 1.0).eta, "n_steps": 5, "batch_size": 10}
+    args = {
+        "init_lam": ef.Gaussian.from_mean_var(np.zeros(2), 1.0).eta,
+        "n_steps": 5,
+        "batch_size": 10,
+    }
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         svi.svi(gmm.conjugate_form(2, 4.0), x, **args)
@@ -200,17 +267,28 @@ def test_svi_refuses_data_with_nan():
     x = gmm.simulate(100, 2, 4.0, seed=0).x
     x[7] = np.nan
     with pytest.raises(ValueError, match="x"):
-        svi.svi(gmm.conjugate_form(2, 4.0), x, np.array([[0.0, -0.5]] * 2), n_steps=3, batch_size=10)
+        svi.svi(
+            gmm.conjugate_form(2, 4.0),
+            x,
+            np.array([[0.0, -0.5]] * 2),
+            n_steps=3,
+            batch_size=10,
+        )
 
 
 def test_cavi_bad_input():
     x = gmm.simulate(50, 2, 4.0, seed=0).x
     model = gmm.mean_field_form(x, 2, 4.0)
-    good = {"mu": ef.Gaussian.from_mean_var(np.zeros(2), 1.0), "c": ef.Categorical(np.zeros((50, 2)))}
+    good = {
+        "mu": ef.Gaussian.from_mean_var(np.zeros(2), 1.0),
+        "c": ef.Categorical(np.zeros((50, 2))),
+    }
     with pytest.raises(ValueError, match="'c'"):
         svi.cavi(model, {"mu": good["mu"]})
     with pytest.raises(TypeError, match="init"):
-        svi.cavi(model, {"mu": good["mu"], "c": ef.Gamma.from_shape_rate(1.0, 1.0)})
+        svi.cavi(
+            model, {"mu": good["mu"], "c": ef.Gamma.from_shape_rate(1.0, 1.0)}
+        )
     with pytest.raises(ValueError, match="tol"):
         svi.cavi(model, good, tol=-1.0)
     with pytest.raises(ValueError, match="max_iter"):
@@ -218,6 +296,9 @@ def test_cavi_bad_input():
     with pytest.raises(TypeError, match="model"):
         svi.cavi("not a model", good)
     with pytest.raises(ValueError, match="distinct"):
-        svi.MeanFieldModel(factors=model.factors * 2, expected_log_joint=model.expected_log_joint)
+        svi.MeanFieldModel(
+            factors=model.factors * 2,
+            expected_log_joint=model.expected_log_joint,
+        )
     with pytest.raises(TypeError, match="family"):
         svi.ConjugateModel(family=dict, alpha=np.zeros(2), local_step=None)

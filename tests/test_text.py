@@ -13,9 +13,16 @@ def test_tokenize_cuts_examples_and_keeps_words_of_three_letters():
 
 
 def test_document_term_matrix_counts_and_prunes_by_document_frequency():
-    docs = [["alpha", "beta", "beta"], ["beta", "gamma"], ["beta", "alpha"], ["delta"]]
+    docs = [
+        ["alpha", "beta", "beta"],
+        ["beta", "gamma"],
+        ["beta", "alpha"],
+        ["delta"],
+    ]
     X, vocab = text.document_term_matrix(docs, min_df=2, max_df=0.5)
-    assert vocab == ("alpha",)  # beta is in 3 of 4 documents (> 0.5), gamma and delta in one
+    assert vocab == (
+        "alpha",
+    )  # beta is in 3 of 4 documents (> 0.5), gamma and delta in one
     np.testing.assert_array_equal(X.toarray().ravel(), [1, 0, 1, 0])
     X_all, vocab_all = text.document_term_matrix(docs, min_df=1, max_df=1.0)
     assert vocab_all == ("alpha", "beta", "delta", "gamma")
@@ -29,8 +36,16 @@ def test_document_term_matrix_counts_and_prunes_by_document_frequency():
 def test_scipy_docstrings_is_a_labelled_corpus_read_from_the_installed_scipy():
     corpus = text.scipy_docstrings()
     D, V = corpus.X.shape
-    assert D == len(corpus.labels) == len(corpus.names) and V == len(corpus.vocabulary)
+    assert D == len(corpus.labels) == len(corpus.names) and V == len(
+        corpus.vocabulary
+    )
     assert np.all(np.asarray(corpus.X.sum(axis=1)).ravel() >= 20)
     assert set(np.unique(corpus.labels)) == set(range(len(text.SUBMODULES)))
-    assert all(name.split(".")[0] == corpus.label_names[label] for name, label in zip(corpus.names, corpus.labels))
-    assert "the" not in corpus.vocabulary and "parameters" not in corpus.vocabulary
+    assert all(
+        name.split(".")[0] == corpus.label_names[label]
+        for name, label in zip(corpus.names, corpus.labels)
+    )
+    assert (
+        "the" not in corpus.vocabulary
+        and "parameters" not in corpus.vocabulary
+    )

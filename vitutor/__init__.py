@@ -10,7 +10,29 @@ and :mod:`vitutor.bbvi` (chapter 8); :mod:`vitutor.lda` and :mod:`vitutor.text`
 Nothing in the package prints; every random function takes a ``seed``.
 """
 
-from . import bayes_gmm, bbvi, discrete, expfam, gmm, linreg, logreg, meanfield, normal_gamma, svi
+from . import (
+    bayes_gmm,
+    bbvi,
+    discrete,
+    expfam,
+    gmm,
+    linreg,
+    logreg,
+    meanfield,
+    normal_gamma,
+    svi,
+)
 
 __version__ = "0.1.0"
-__all__ = ["bayes_gmm", "bbvi", "discrete", "expfam", "gmm", "linreg", "logreg", "meanfield", "normal_gamma", "svi"]
+__all__ = [
+    "bayes_gmm",
+    "bbvi",
+    "discrete",
+    "expfam",
+    "gmm",
+    "linreg",
+    "logreg",
+    "meanfield",
+    "normal_gamma",
+    "svi",
+]

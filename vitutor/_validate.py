@@ -23,15 +23,21 @@ def check_seed(seed):
         return np.random.default_rng()
     if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
         if seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed}")
+            raise ValueError(
+                f"seed must be a non-negative integer, got {seed}"
+            )
         return np.random.default_rng(int(seed))
-    raise TypeError(f"seed must be None, an int or a numpy.random.Generator, got {type(seed).__name__}")
+    raise TypeError(
+        f"seed must be None, an int or a numpy.random.Generator, got {type(seed).__name__}"
+    )
 
 
 def check_int(value, name, minimum):
     """An integer (not bool) that is at least ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be an integer, got {type(value).__name__}"
+        )
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
@@ -40,7 +46,9 @@ def check_int(value, name, minimum):
 def check_positive(value, name):
     """A finite real number that is strictly positive."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be a real number, got {type(value).__name__}"
+        )
     value = float(value)
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be finite and > 0, got {value}")
@@ -50,7 +58,9 @@ def check_positive(value, name):
 def check_nonnegative(value, name):
     """A finite real number that is >= 0."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be a real number, got {type(value).__name__}"
+        )
     value = float(value)
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be finite and >= 0, got {value}")
@@ -60,7 +70,9 @@ def check_nonnegative(value, name):
 def check_real(value, name):
     """A finite real number."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be a real number, got {type(value).__name__}"
+        )
     value = float(value)
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
@@ -70,8 +82,13 @@ def check_real(value, name):
 def as_float_array(a, name):
     """Convert to a float64 array, rejecting non-numeric input (strings, objects, complex)."""
     arr = np.asarray(a)
-    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
+    if arr.dtype == bool or not (
+        np.issubdtype(arr.dtype, np.integer)
+        or np.issubdtype(arr.dtype, np.floating)
+    ):
+        raise TypeError(
+            f"{name} must be an array of real numbers, got dtype {arr.dtype}"
+        )
     return arr.astype(np.float64, copy=False)
 
 
@@ -79,9 +96,13 @@ def check_data(x, name="x", ndim=1, min_len=1):
     """Observations: a finite real array of the given number of dimensions, not empty."""
     arr = as_float_array(x, name)
     if arr.ndim != ndim:
-        raise ValueError(f"{name} must be a {ndim}-D array, got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must be a {ndim}-D array, got shape {arr.shape}"
+        )
     if arr.shape[0] < min_len:
-        raise ValueError(f"{name} must hold at least {min_len} observation(s), got {arr.shape[0]}")
+        raise ValueError(
+            f"{name} must hold at least {min_len} observation(s), got {arr.shape[0]}"
+        )
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must not contain NaN or inf")
     return arr
@@ -91,13 +112,17 @@ def check_log_table(log_table, name):
     """A log-probability table (possibly unnormalised): no NaN, no +inf, not all -inf."""
     arr = as_float_array(log_table, name)
     if arr.ndim == 0 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty table with at least one axis, got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must be a non-empty table with at least one axis, got shape {arr.shape}"
+        )
     if np.any(np.isnan(arr)):
         raise ValueError(f"{name} must not contain NaN")
     if np.any(arr == np.inf):
         raise ValueError(f"{name} must not contain +inf")
     if np.all(arr == -np.inf):
-        raise ValueError(f"{name} is -inf everywhere: it puts no mass anywhere")
+        raise ValueError(
+            f"{name} is -inf everywhere: it puts no mass anywhere"
+        )
     return arr
 
 
@@ -117,7 +142,9 @@ def check_distribution_rows(p, name, shape=None, atol=1e-8):
     """Probability vectors along the last axis: finite, >= 0, rows summing to one."""
     arr = as_float_array(p, name)
     if shape is not None and arr.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
+        raise ValueError(
+            f"{name} must have shape {tuple(shape)}, got {arr.shape}"
+        )
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must not contain NaN or inf")
     if np.any(arr < 0):
@@ -125,7 +152,9 @@ def check_distribution_rows(p, name, shape=None, atol=1e-8):
     sums = arr.sum(axis=-1)
     if not np.allclose(sums, 1.0, rtol=0, atol=atol):
         worst = float(np.max(np.abs(sums - 1.0)))
-        raise ValueError(f"{name} rows must sum to one (largest deviation {worst:.3g})")
+        raise ValueError(
+            f"{name} rows must sum to one (largest deviation {worst:.3g})"
+        )
     return arr
 
 
@@ -142,7 +171,9 @@ def check_targets(t, n, name="t"):
     """Real targets, one per row of the design matrix: a finite 1-D array of length ``n``."""
     arr = check_data(t, name)
     if arr.shape[0] != n:
-        raise ValueError(f"{name} must have one entry per row of the design matrix ({n}), got {arr.shape[0]}")
+        raise ValueError(
+            f"{name} must have one entry per row of the design matrix ({n}), got {arr.shape[0]}"
+        )
     return arr
 
 
@@ -153,5 +184,7 @@ def check_binary_labels(t, n, name="t"):
         arr = arr.astype(np.float64)
     arr = check_targets(arr, n, name)
     if not np.all((arr == 0) | (arr == 1)):
-        raise ValueError(f"{name} must hold labels in {{0, 1}}, got values {np.unique(arr)[:5]}")
+        raise ValueError(
+            f"{name} must hold labels in {{0, 1}}, got values {np.unique(arr)[:5]}"
+        )
     return arr

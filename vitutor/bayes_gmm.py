@@ -68,7 +68,9 @@ def _check_spd(a, name):
     """A finite symmetric positive definite matrix (or a stack of them); returns a float copy."""
     a = as_float_array(a, name)
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
-        raise ValueError(f"{name} must be a square matrix, got shape {a.shape}")
+        raise ValueError(
+            f"{name} must be a square matrix, got shape {a.shape}"
+        )
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} must not contain NaN or inf")
     scale = np.max(np.abs(a), axis=(-2, -1), keepdims=True)
@@ -77,7 +79,9 @@ def _check_spd(a, name):
     try:
         np.linalg.cholesky(a)
     except np.linalg.LinAlgError:
-        raise ValueError(f"{name} must be symmetric positive definite") from None
+        raise ValueError(
+            f"{name} must be symmetric positive definite"
+        ) from None
     return a
 
 
@@ -104,9 +108,15 @@ def load_old_faithful(standardize=True):
         Columns ``eruptions``, ``waiting``.
     """
     if not isinstance(standardize, (bool, np.bool_)):
-        raise TypeError(f"standardize must be a bool, got {type(standardize).__name__}")
-    X = np.loadtxt(Path(__file__).with_name("data") / "old_faithful.csv", delimiter=",", skiprows=1,
-                   dtype=np.float64)
+        raise TypeError(
+            f"standardize must be a bool, got {type(standardize).__name__}"
+        )
+    X = np.loadtxt(
+        Path(__file__).with_name("data") / "old_faithful.csv",
+        delimiter=",",
+        skiprows=1,
+        dtype=np.float64,
+    )
     if standardize:
         X = (X - X.mean(axis=0)) / X.std(axis=0)
     return X
@@ -153,7 +163,9 @@ class BayesGMMPrior:
             raise ValueError(f"nu0 must be > D - 1 = {D - 1}, got {nu0}")
         W0 = as_float_array(self.W0, "W0")
         if W0.shape != (D, D):
-            raise ValueError(f"W0 must have shape ({D}, {D}) to match m0, got {W0.shape}")
+            raise ValueError(
+                f"W0 must have shape ({D}, {D}) to match m0, got {W0.shape}"
+            )
         W0 = _check_spd(W0, "W0")
         object.__setattr__(self, "alpha0", alpha0)
         object.__setattr__(self, "beta0", beta0)
@@ -200,10 +212,16 @@ class BayesGMMPosterior:
         if m.ndim != 2:
             raise ValueError(f"m must be a (K, D) array, got shape {m.shape}")
         K, D = m.shape
-        for name, arr, shape in (("alpha", alpha, (K,)), ("beta", beta, (K,)), ("nu", nu, (K,)),
-                                 ("W", W, (K, D, D))):
+        for name, arr, shape in (
+            ("alpha", alpha, (K,)),
+            ("beta", beta, (K,)),
+            ("nu", nu, (K,)),
+            ("W", W, (K, D, D)),
+        ):
             if arr.shape != shape:
-                raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+                raise ValueError(
+                    f"{name} must have shape {shape}, got {arr.shape}"
+                )
             if not np.all(np.isfinite(arr)):
                 raise ValueError(f"{name} must not contain NaN or inf")
         if not np.all(np.isfinite(m)):
@@ -214,7 +232,13 @@ class BayesGMMPosterior:
         if np.any(nu <= D - 1):
             raise ValueError(f"nu must be > D - 1 = {D - 1}")
         W = _check_spd(W, "W")
-        for name, arr in (("alpha", alpha), ("beta", beta), ("m", m), ("nu", nu), ("W", W)):
+        for name, arr in (
+            ("alpha", alpha),
+            ("beta", beta),
+            ("m", m),
+            ("nu", nu),
+            ("W", W),
+        ):
             object.__setattr__(self, name, _readonly(arr))
 
     @property
@@ -283,9 +307,17 @@ def default_prior(X, K):
     try:
         c = np.linalg.cholesky(cov)
     except np.linalg.LinAlgError:
-        raise ValueError("X has a singular sample covariance: pass an explicit prior") from None
+        raise ValueError(
+            "X has a singular sample covariance: pass an explicit prior"
+        ) from None
     c_inv = np.linalg.inv(c)
-    return BayesGMMPrior(alpha0=1.0 / K, beta0=1.0, m0=X.mean(axis=0), nu0=float(D), W0=c_inv.T @ c_inv)
+    return BayesGMMPrior(
+        alpha0=1.0 / K,
+        beta0=1.0,
+        m0=X.mean(axis=0),
+        nu0=float(D),
+        W0=c_inv.T @ c_inv,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -340,14 +372,21 @@ def _rho_constants(q, c):
     LT = np.ascontiguousarray(L.transpose(0, 2, 1))
     Lm = np.einsum("kde,kd->ke", L, q.m - c)
     e_logdet = _digamma_sum(q.nu, D) + D * np.log(2.0) + logdet  # Bishop 10.65
-    per_k = expected_log_weights(q.alpha) + 0.5 * e_logdet - 0.5 * D * _LOG_2PI - 0.5 * D / q.beta
+    per_k = (
+        expected_log_weights(q.alpha)
+        + 0.5 * e_logdet
+        - 0.5 * D * _LOG_2PI
+        - 0.5 * D / q.beta
+    )
     return LT, Lm, per_k, 0.5 * q.nu
 
 
 def _block_stats(xb, r):
     """``(N_k, sum_n r_nk x_n, sum_n r_nk vec(x_n x_n^T))`` of one block: ``xb`` (D, B), ``r`` (K, B)."""
     D, B = xb.shape
-    xx = (xb[:, None, :] * xb[None, :, :]).reshape(D * D, B)  # xx[(d, e), n] = x_nd x_ne
+    xx = (xb[:, None, :] * xb[None, :, :]).reshape(
+        D * D, B
+    )  # xx[(d, e), n] = x_nd x_ne
     return r.sum(axis=1), r @ xb.T, r @ xx.T
 
 
@@ -402,7 +441,9 @@ def _e_step_blocked(Xst, c, q, resp_out, block=_BLOCK):
         np.exp(log_rho, out=r)
         row_sum = r.sum(axis=0)
         r *= 1.0 / row_sum
-        r_log_r += float(np.einsum("kn,kn->", r, log_rho)) - float(np.sum(np.log(row_sum)))
+        r_log_r += float(np.einsum("kn,kn->", r, log_rho)) - float(
+            np.sum(np.log(row_sum))
+        )
         resp_out[start : start + nb] = r.T
         n_b, sx_b, sxx_b = _block_stats(xb, r)
         N_k += n_b
@@ -414,21 +455,29 @@ def _e_step_blocked(Xst, c, q, resp_out, block=_BLOCK):
 def _check_X(X, D=None):
     X = check_data(X, "X", ndim=2)
     if D is not None and X.shape[1] != D:
-        raise ValueError(f"X must have {D} columns to match the prior/posterior, got {X.shape[1]}")
+        raise ValueError(
+            f"X must have {D} columns to match the prior/posterior, got {X.shape[1]}"
+        )
     return X
 
 
 def _check_posterior(q):
     if not isinstance(q, BayesGMMPosterior):
-        raise TypeError(f"q must be a BayesGMMPosterior, got {type(q).__name__}")
+        raise TypeError(
+            f"q must be a BayesGMMPosterior, got {type(q).__name__}"
+        )
     return q
 
 
 def _check_prior(prior, D=None):
     if not isinstance(prior, BayesGMMPrior):
-        raise TypeError(f"prior must be a BayesGMMPrior, got {type(prior).__name__}")
+        raise TypeError(
+            f"prior must be a BayesGMMPrior, got {type(prior).__name__}"
+        )
     if D is not None and prior.D != D:
-        raise ValueError(f"prior has dimension {prior.D} but X has {D} columns")
+        raise ValueError(
+            f"prior has dimension {prior.D} but X has {D} columns"
+        )
     return prior
 
 
@@ -480,7 +529,9 @@ def _stats_from_resp(Xst, c, resp, block=_BLOCK):
     K = resp.shape[1]
     N_k, Sx, Sxx = np.zeros(K), np.zeros((K, D)), np.zeros((K, D * D))
     for start in range(0, N, block):
-        n_b, sx_b, sxx_b = _block_stats(Xst[:, start : start + block], resp[start : start + block].T)
+        n_b, sx_b, sxx_b = _block_stats(
+            Xst[:, start : start + block], resp[start : start + block].T
+        )
         N_k += n_b
         Sx += sx_b
         Sxx += sxx_b
@@ -499,19 +550,31 @@ def _m_step_from_stats(st, prior, reg_covar):
     beta = prior.beta0 + N  # Bishop 10.60
     nu = prior.nu0 + N  # Bishop 10.63
     m0s = prior.m0 - st.c
-    ms = (prior.beta0 * m0s + st.Sx) / beta[:, None]  # Bishop 10.61, in shifted coordinates
+    ms = (prior.beta0 * m0s + st.Sx) / beta[
+        :, None
+    ]  # Bishop 10.61, in shifted coordinates
     # Bishop 10.62 in the form without 1/N_k (finite even for empty components):
     # W_k^{-1} = W0^{-1} + sum_n r_nk x_n x_n^T + beta0 m0 m0^T - beta_k m_k m_k^T
     W0_inv = np.linalg.inv(prior.W0)
-    W_inv = (W0_inv[None] + st.Sxx + prior.beta0 * np.outer(m0s, m0s)[None]
-             - beta[:, None, None] * ms[:, :, None] * ms[:, None, :])
+    W_inv = (
+        W0_inv[None]
+        + st.Sxx
+        + prior.beta0 * np.outer(m0s, m0s)[None]
+        - beta[:, None, None] * ms[:, :, None] * ms[:, None, :]
+    )
     if reg_covar:
         W_inv = W_inv + (reg_covar * N)[:, None, None] * np.eye(D)[None]
     W_inv = 0.5 * (W_inv + W_inv.transpose(0, 2, 1))
     C = np.linalg.cholesky(W_inv)
     C_inv = np.linalg.inv(C)
     W = C_inv.transpose(0, 2, 1) @ C_inv
-    return BayesGMMPosterior(alpha=alpha, beta=beta, m=ms + st.c, nu=nu, W=0.5 * (W + W.transpose(0, 2, 1)))
+    return BayesGMMPosterior(
+        alpha=alpha,
+        beta=beta,
+        m=ms + st.c,
+        nu=nu,
+        W=0.5 * (W + W.transpose(0, 2, 1)),
+    )
 
 
 def m_step(X, resp, prior, reg_covar=0.0):
@@ -546,7 +609,11 @@ def m_step(X, resp, prior, reg_covar=0.0):
 
 def _check_resp(resp, N, K, name="resp"):
     arr = as_float_array(resp, name)
-    if arr.ndim != 2 or arr.shape[0] != N or (K is not None and arr.shape[1] != K):
+    if (
+        arr.ndim != 2
+        or arr.shape[0] != N
+        or (K is not None and arr.shape[1] != K)
+    ):
         want = f"({N}, {K})" if K is not None else f"({N}, K)"
         raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
     return check_distribution_rows(arr, name)
@@ -559,7 +626,11 @@ def _check_resp(resp, N, K, name="resp"):
 
 def _log_wishart_norm(W_logdet, nu, D):
     """``log B(W, nu)`` of the Wishart normaliser (Bishop B.79), with ``log |W|`` given."""
-    return -0.5 * nu * W_logdet - 0.5 * nu * D * np.log(2.0) - multigammaln(0.5 * nu, D)
+    return (
+        -0.5 * nu * W_logdet
+        - 0.5 * nu * D * np.log(2.0)
+        - multigammaln(0.5 * nu, D)
+    )
 
 
 def _log_dirichlet_norm(alpha):
@@ -573,30 +644,58 @@ def _elbo_terms_from_stats(st, resp_entropy_term, q, prior):
     N = st.N
     beta0, nu0, alpha0 = prior.beta0, prior.nu0, prior.alpha0
     L, logdet_W = _chol_logdet(q.W)
-    e_logdet = _digamma_sum(q.nu, D) + D * np.log(2.0) + logdet_W  # Bishop 10.65
+    e_logdet = (
+        _digamma_sum(q.nu, D) + D * np.log(2.0) + logdet_W
+    )  # Bishop 10.65
     e_logpi = expected_log_weights(q.alpha)  # Bishop 10.66
     ms = q.m - st.c
     # A_k = sum_n r_nk (x_n - m_k)(x_n - m_k)^T, so that sum_n r_nk Q_nk = tr(W_k A_k)
-    A = (st.Sxx - st.Sx[:, :, None] * ms[:, None, :] - ms[:, :, None] * st.Sx[:, None, :]
-         + N[:, None, None] * ms[:, :, None] * ms[:, None, :])
+    A = (
+        st.Sxx
+        - st.Sx[:, :, None] * ms[:, None, :]
+        - ms[:, :, None] * st.Sx[:, None, :]
+        + N[:, None, None] * ms[:, :, None] * ms[:, None, :]
+    )
     tr_WA = np.einsum("kij,kji->k", q.W, A)
-    log_lik = 0.5 * np.sum(N * (e_logdet - D / q.beta - D * _LOG_2PI) - q.nu * tr_WA)  # 10.71
+    log_lik = 0.5 * np.sum(
+        N * (e_logdet - D / q.beta - D * _LOG_2PI) - q.nu * tr_WA
+    )  # 10.71
     log_pz = np.sum(N * e_logpi)  # 10.72
-    log_ppi = _log_dirichlet_norm(np.full(K, alpha0)) + (alpha0 - 1.0) * np.sum(e_logpi)  # 10.73
+    log_ppi = _log_dirichlet_norm(np.full(K, alpha0)) + (
+        alpha0 - 1.0
+    ) * np.sum(e_logpi)  # 10.73
     dm = q.m - prior.m0
     quad_m = np.einsum("ki,kij,kj->k", dm, q.W, dm)
     tr_W0inv_W = np.einsum("ij,kji->k", np.linalg.inv(prior.W0), q.W)
     _, logdet_W0 = _chol_logdet(prior.W0)
-    log_pmulam = (0.5 * np.sum(D * np.log(beta0 / (2.0 * np.pi)) + e_logdet - D * beta0 / q.beta
-                               - beta0 * q.nu * quad_m)
-                  + K * _log_wishart_norm(logdet_W0, nu0, D)
-                  + 0.5 * (nu0 - D - 1.0) * np.sum(e_logdet)
-                  - 0.5 * np.sum(q.nu * tr_W0inv_W))  # 10.74
+    log_pmulam = (
+        0.5
+        * np.sum(
+            D * np.log(beta0 / (2.0 * np.pi))
+            + e_logdet
+            - D * beta0 / q.beta
+            - beta0 * q.nu * quad_m
+        )
+        + K * _log_wishart_norm(logdet_W0, nu0, D)
+        + 0.5 * (nu0 - D - 1.0) * np.sum(e_logdet)
+        - 0.5 * np.sum(q.nu * tr_W0inv_W)
+    )  # 10.74
     log_qz = resp_entropy_term  # 10.75: sum_nk r_nk log r_nk
-    log_qpi = np.sum((q.alpha - 1.0) * e_logpi) + _log_dirichlet_norm(q.alpha)  # 10.76
+    log_qpi = np.sum((q.alpha - 1.0) * e_logpi) + _log_dirichlet_norm(
+        q.alpha
+    )  # 10.76
     # Wishart entropy, Bishop B.82: H = -log B(W, nu) - (nu - D - 1)/2 E[log|Lambda|] + nu D / 2
-    h_wishart = -_log_wishart_norm(logdet_W, q.nu, D) - 0.5 * (q.nu - D - 1.0) * e_logdet + 0.5 * q.nu * D
-    log_qmulam = np.sum(0.5 * e_logdet + 0.5 * D * np.log(q.beta / (2.0 * np.pi)) - 0.5 * D - h_wishart)  # 10.77
+    h_wishart = (
+        -_log_wishart_norm(logdet_W, q.nu, D)
+        - 0.5 * (q.nu - D - 1.0) * e_logdet
+        + 0.5 * q.nu * D
+    )
+    log_qmulam = np.sum(
+        0.5 * e_logdet
+        + 0.5 * D * np.log(q.beta / (2.0 * np.pi))
+        - 0.5 * D
+        - h_wishart
+    )  # 10.77
     return {
         "E[log p(X|Z,mu,Lambda)]": float(log_lik),
         "E[log p(Z|pi)]": float(log_pz),
@@ -609,7 +708,11 @@ def _elbo_terms_from_stats(st, resp_entropy_term, q, prior):
 
 
 def _sum_terms(terms):
-    signs = {"E[log q(Z)]": -1.0, "E[log q(pi)]": -1.0, "E[log q(mu,Lambda)]": -1.0}
+    signs = {
+        "E[log q(Z)]": -1.0,
+        "E[log q(pi)]": -1.0,
+        "E[log q(mu,Lambda)]": -1.0,
+    }
     return float(sum(signs.get(k, 1.0) * v for k, v in terms.items()))
 
 
@@ -640,7 +743,9 @@ def elbo_terms(X, resp, q, prior):
     prior = _check_prior(prior, q.D)
     X = _check_X(X, q.D)
     resp = _check_resp(resp, X.shape[0], q.K)
-    return _elbo_terms_from_stats(_data_stats(X, resp), float(np.sum(xlogy(resp, resp))), q, prior)
+    return _elbo_terms_from_stats(
+        _data_stats(X, resp), float(np.sum(xlogy(resp, resp))), q, prior
+    )
 
 
 def elbo(X, resp, q, prior):
@@ -664,13 +769,26 @@ def _initial_resp(X, K, rng):
     """Hard assignments to the nearest of K distinct data points chosen at random."""
     N = X.shape[0]
     centres = X[rng.choice(N, size=K, replace=N < K)]
-    d2 = np.sum(X**2, axis=1)[:, None] - 2.0 * X @ centres.T + np.sum(centres**2, axis=1)[None, :]
+    d2 = (
+        np.sum(X**2, axis=1)[:, None]
+        - 2.0 * X @ centres.T
+        + np.sum(centres**2, axis=1)[None, :]
+    )
     resp = np.zeros((N, K))
     resp[np.arange(N), np.argmin(d2, axis=1)] = 1.0
     return resp
 
 
-def fit(X, K, prior=None, init_resp=None, seed=None, max_iter=1000, tol=1e-6, reg_covar=0.0):
+def fit(
+    X,
+    K,
+    prior=None,
+    init_resp=None,
+    seed=None,
+    max_iter=1000,
+    tol=1e-6,
+    reg_covar=0.0,
+):
     """CAVI for the Bayesian Gaussian mixture -- algorithm :prf:ref:`bgmm-cavi`, chapter 4b.
 
     Starting from ``init_resp`` the loop is: M step from the initial responsibilities, then
@@ -716,7 +834,9 @@ def fit(X, K, prior=None, init_resp=None, seed=None, max_iter=1000, tol=1e-6, re
         resp = _check_resp(init_resp, N, K, name="init_resp")
 
     c = X.mean(axis=0)
-    Xst = np.ascontiguousarray((X - c).T)  # points along the second axis, shifted by their mean
+    Xst = np.ascontiguousarray(
+        (X - c).T
+    )  # points along the second axis, shifted by their mean
     q = _m_step_from_stats(_stats_from_resp(Xst, c, resp), prior, reg_covar)
     resp = np.empty((N, K))
     trace = []
@@ -726,14 +846,26 @@ def fit(X, K, prior=None, init_resp=None, seed=None, max_iter=1000, tol=1e-6, re
         q = _m_step_from_stats(st, prior, reg_covar)
         value = _sum_terms(_elbo_terms_from_stats(st, r_log_r, q, prior))
         if not np.isfinite(value):
-            raise FloatingPointError("the ELBO became non-finite; check the data and the prior")
+            raise FloatingPointError(
+                "the ELBO became non-finite; check the data and the prior"
+            )
         trace.append(value)
         if len(trace) > 1 and abs(trace[-1] - trace[-2]) < tol:
             converged = True
             break
     resp.setflags(write=False)
-    return BayesGMMFit(alpha=q.alpha, beta=q.beta, m=q.m, nu=q.nu, W=q.W, resp=resp,
-                       elbo_trace=_readonly(trace), n_iter=len(trace), converged=converged, prior=prior)
+    return BayesGMMFit(
+        alpha=q.alpha,
+        beta=q.beta,
+        m=q.m,
+        nu=q.nu,
+        W=q.W,
+        resp=resp,
+        elbo_trace=_readonly(trace),
+        n_iter=len(trace),
+        converged=converged,
+        prior=prior,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -769,7 +901,11 @@ def predictive_density(x, q, log=False):
     log_w = np.log(q.alpha) - np.log(q.alpha.sum())
     comps = np.empty((x.shape[0], q.K))
     for k in range(q.K):
-        shape = np.linalg.inv(q.W[k]) * (1.0 + q.beta[k]) / (df[k] * q.beta[k])  # inverse of L_k
-        comps[:, k] = multivariate_t(loc=q.m[k], shape=shape, df=df[k]).logpdf(x)
+        shape = (
+            np.linalg.inv(q.W[k]) * (1.0 + q.beta[k]) / (df[k] * q.beta[k])
+        )  # inverse of L_k
+        comps[:, k] = multivariate_t(loc=q.m[k], shape=shape, df=df[k]).logpdf(
+            x
+        )
     out = logsumexp(comps + log_w[None, :], axis=1)
     return out if log else np.exp(out)

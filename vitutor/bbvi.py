@@ -26,7 +26,13 @@ import numpy as np
 
 from ._validate import check_data, check_int, check_positive, check_seed
 
-__all__ = ["gaussian_entropy", "reparam_gradient", "score_gradient", "BbviResult", "fit"]
+__all__ = [
+    "gaussian_entropy",
+    "reparam_gradient",
+    "score_gradient",
+    "BbviResult",
+    "fit",
+]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -75,7 +81,9 @@ def _reparam(G, eps, L, mean_field):
     return G.mean(axis=0), _mask(grad_L, mean_field)
 
 
-def reparam_gradient(grad_log_joint, m, L, n_samples, seed=None, mean_field=False):
+def reparam_gradient(
+    grad_log_joint, m, L, n_samples, seed=None, mean_field=False
+):
     """Reparameterisation estimate of the ELBO gradient in ``(m, L)`` -- eq. :eq:`bc-reparam`.
 
     With ``w_s = m + L eps_s``, ``g_s = grad log p(t, w_s)``:
@@ -103,10 +111,20 @@ def reparam_gradient(grad_log_joint, m, L, n_samples, seed=None, mean_field=Fals
     m, L = _check_q(m, L, mean_field)
     n_samples = check_int(n_samples, "n_samples", 1)
     eps, W = _draw(m, L, n_samples, check_seed(seed))
-    return _reparam(np.asarray(grad_log_joint(W), dtype=float), eps, L, mean_field)
+    return _reparam(
+        np.asarray(grad_log_joint(W), dtype=float), eps, L, mean_field
+    )
 
 
-def score_gradient(log_joint, m, L, n_samples, seed=None, control_variate=False, mean_field=False):
+def score_gradient(
+    log_joint,
+    m,
+    L,
+    n_samples,
+    seed=None,
+    control_variate=False,
+    mean_field=False,
+):
     """Score-function estimate of the ELBO gradient in ``(m, L)`` -- eq. :eq:`bc-score`.
 
     ``mean_s grad log q(w_s) (log p(t, w_s) - log q(w_s))`` with, for ``eps = L^-1 (w - m)``,
@@ -125,13 +143,19 @@ def score_gradient(log_joint, m, L, n_samples, seed=None, control_variate=False,
     m, L = _check_q(m, L, mean_field)
     n_samples = check_int(n_samples, "n_samples", 2 if control_variate else 1)
     eps, W = _draw(m, L, n_samples, check_seed(seed))
-    log_q = -0.5 * m.size * _LOG_2PI - np.sum(np.log(np.diag(L))) - 0.5 * np.sum(eps**2, axis=1)
+    log_q = (
+        -0.5 * m.size * _LOG_2PI
+        - np.sum(np.log(np.diag(L)))
+        - 0.5 * np.sum(eps**2, axis=1)
+    )
     f = np.asarray(log_joint(W), dtype=float) - log_q
     if control_variate:
         f = f - (f.sum() - f) / (n_samples - 1)
     U = np.linalg.solve(L.T, eps.T).T  # rows L^-T eps_s
     grad_m = U.T @ f / n_samples
-    grad_L = (U * f[:, None]).T @ eps / n_samples - np.mean(f) * np.diag(1.0 / np.diag(L))
+    grad_L = (U * f[:, None]).T @ eps / n_samples - np.mean(f) * np.diag(
+        1.0 / np.diag(L)
+    )
     return grad_m, _mask(grad_L, mean_field)
 
 
@@ -151,8 +175,18 @@ class BbviResult:
         return self.L @ self.L.T
 
 
-def fit(log_joint, grad_log_joint, m0, L0, n_steps, n_samples=1, step_size=0.05, mean_field=False, seed=None,
-        average_last=0.5):
+def fit(
+    log_joint,
+    grad_log_joint,
+    m0,
+    L0,
+    n_steps,
+    n_samples=1,
+    step_size=0.05,
+    mean_field=False,
+    seed=None,
+    average_last=0.5,
+):
     """Maximise the ELBO over Gaussian ``q`` with the reparameterisation gradient :eq:`bc-reparam` and Adam.
 
     The free parameters are ``m``, ``log L_ii`` and, unless ``mean_field``, the entries of ``L``
@@ -178,7 +212,9 @@ def fit(log_joint, grad_log_joint, m0, L0, n_steps, n_samples=1, step_size=0.05,
     rng = check_seed(seed)
     M = m.size
     low = np.tril_indices(M, -1)
-    theta = np.concatenate([m, np.log(np.diag(L)), [] if mean_field else L[low]])
+    theta = np.concatenate(
+        [m, np.log(np.diag(L)), [] if mean_field else L[low]]
+    )
 
     def unpack(th):
         Lk = np.diag(np.exp(th[M : 2 * M]))
@@ -195,10 +231,18 @@ def fit(log_joint, grad_log_joint, m0, L0, n_steps, n_samples=1, step_size=0.05,
         G = np.asarray(grad_log_joint(W), dtype=float)
         trace[k] = np.mean(log_joint(W)) + gaussian_entropy(Lk)
         grad_m, grad_L = _reparam(G, eps, Lk, mean_field)
-        grad = np.concatenate([grad_m, np.diag(Lk) * np.diag(grad_L), [] if mean_field else grad_L[low]])
+        grad = np.concatenate(
+            [
+                grad_m,
+                np.diag(Lk) * np.diag(grad_L),
+                [] if mean_field else grad_L[low],
+            ]
+        )
         mom = 0.9 * mom + 0.1 * grad
         vel = 0.999 * vel + 0.001 * grad**2
-        theta = theta + step_size * (mom / (1 - 0.9 ** (k + 1))) / (np.sqrt(vel / (1 - 0.999 ** (k + 1))) + 1e-8)
+        theta = theta + step_size * (mom / (1 - 0.9 ** (k + 1))) / (
+            np.sqrt(vel / (1 - 0.999 ** (k + 1))) + 1e-8
+        )
         if k >= start:
             total += theta
     m_avg, L_avg = unpack(total / (n_steps - start))

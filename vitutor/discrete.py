@@ -77,7 +77,9 @@ def kl(log_q, log_p):
     log_q = check_log_distribution(log_q, "log_q")
     log_p = check_log_distribution(log_p, "log_p")
     if log_q.shape != log_p.shape:
-        raise ValueError(f"log_q and log_p must have the same shape, got {log_q.shape} and {log_p.shape}")
+        raise ValueError(
+            f"log_q and log_p must have the same shape, got {log_q.shape} and {log_p.shape}"
+        )
     q = np.exp(log_q)
     support = q > 0
     if np.any(log_p[support] == -np.inf):
@@ -101,7 +103,9 @@ def entropy(log_q):
     log_q = check_log_distribution(log_q, "log_q")
     q = np.exp(log_q)
     support = q > 0
-    return float(-np.sum(q[support] * log_q[support])) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return (
+        float(-np.sum(q[support] * log_q[support])) + 0.0
+    )  # + 0.0 turns -0.0 into 0.0
 
 
 def elbo(log_q, log_joint):
@@ -150,11 +154,15 @@ def log_probs(p, name="p"):
     """
     arr = as_float_array(p, name)
     if arr.ndim == 0 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty table with at least one axis, got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must be a non-empty table with at least one axis, got shape {arr.shape}"
+        )
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must not contain NaN or inf")
     if np.any(arr < 0):
-        raise ValueError(f"{name} must be non-negative, its smallest entry is {arr.min():.3g}")
+        raise ValueError(
+            f"{name} must be non-negative, its smallest entry is {arr.min():.3g}"
+        )
     total = arr.sum()
     if abs(total - 1.0) > 1e-8:
         raise ValueError(f"{name} must sum to one, got {total:.6g}")

@@ -81,18 +81,26 @@ class ExponentialFamily:
     def __post_init__(self):
         eta = _finite_array(self.eta, "eta")
         if eta.ndim < 1:
-            raise ValueError(f"eta must have a last axis of sufficient statistics, got shape {eta.shape}")
+            raise ValueError(
+                f"eta must have a last axis of sufficient statistics, got shape {eta.shape}"
+            )
         d = eta.shape[-1]
         if self.dim is not None and d != self.dim:
-            raise ValueError(f"eta of {type(self).__name__} must have last axis {self.dim}, got {d}")
+            raise ValueError(
+                f"eta of {type(self).__name__} must have last axis {self.dim}, got {d}"
+            )
         if self.dim is None and d < self.min_dim:
-            raise ValueError(f"eta of {type(self).__name__} must have last axis >= {self.min_dim}, got {d}")
+            raise ValueError(
+                f"eta of {type(self).__name__} must have last axis >= {self.min_dim}, got {d}"
+            )
         self._check_domain(eta)
         eta = eta.copy()
         eta.setflags(write=False)
         object.__setattr__(self, "eta", eta)
 
-    def _check_domain(self, eta):  # pragma: no cover - every subclass overrides it
+    def _check_domain(
+        self, eta
+    ):  # pragma: no cover - every subclass overrides it
         raise NotImplementedError
 
     @property
@@ -106,7 +114,11 @@ class ExponentialFamily:
     def logpdf(self, z):
         """``log h(z) + eta . T(z) - A(eta)`` -- eq. :eq:`ef-form`; ``z`` broadcasts against the batch."""
         Tz = self.T(z)
-        return self.log_base_measure(z) + np.sum(self.eta * Tz, axis=-1) - self.log_partition()
+        return (
+            self.log_base_measure(z)
+            + np.sum(self.eta * Tz, axis=-1)
+            - self.log_partition()
+        )
 
     def entropy(self):
         """Differential (or Shannon) entropy ``A - eta . grad A - E[log h]`` -- eq. :eq:`ef-entropy`.
@@ -115,7 +127,11 @@ class ExponentialFamily:
         -------
         numpy.ndarray, shape ``batch_shape``
         """
-        return self.log_partition() - np.sum(self.eta * self.mean_T(), axis=-1) - self._expected_log_base_measure()
+        return (
+            self.log_partition()
+            - np.sum(self.eta * self.mean_T(), axis=-1)
+            - self._expected_log_base_measure()
+        )
 
     def kl(self, other):
         """``KL(self || other) = A(eta_o) - A(eta_s) - (eta_o - eta_s) . grad A(eta_s)`` -- eq. :eq:`ef-kl`.
@@ -131,9 +147,13 @@ class ExponentialFamily:
             ``>= 0``, over the broadcast batch shape.
         """
         if type(other) is not type(self):
-            raise TypeError(f"other must be a {type(self).__name__}, got {type(other).__name__}")
+            raise TypeError(
+                f"other must be a {type(self).__name__}, got {type(other).__name__}"
+            )
         if other.eta.shape[-1] != self.eta.shape[-1]:
-            raise ValueError(f"other has {other.eta.shape[-1]} statistics, self has {self.eta.shape[-1]}")
+            raise ValueError(
+                f"other has {other.eta.shape[-1]} statistics, self has {self.eta.shape[-1]}"
+            )
         gap = other.log_partition() - self.log_partition()
         return gap - np.sum((other.eta - self.eta) * self.mean_T(), axis=-1)
 
@@ -158,7 +178,9 @@ class Gaussian(ExponentialFamily):
 
     def _check_domain(self, eta):
         if np.any(eta[..., 1] >= 0):
-            raise ValueError("eta[..., 1] = -1/(2 s2) of a Gaussian must be < 0 (a positive variance)")
+            raise ValueError(
+                "eta[..., 1] = -1/(2 s2) of a Gaussian must be < 0 (a positive variance)"
+            )
 
     @classmethod
     def from_mean_var(cls, m, s2):
@@ -208,7 +230,9 @@ class Gaussian(ExponentialFamily):
     def sample(self, size=None, seed=None):
         """Draws of shape ``size + batch_shape``."""
         rng = check_seed(seed)
-        return self.to_scipy().rvs(size=_check_size(size) + self.batch_shape, random_state=rng)
+        return self.to_scipy().rvs(
+            size=_check_size(size) + self.batch_shape, random_state=rng
+        )
 
 
 @dataclass(frozen=True)
@@ -223,9 +247,13 @@ class Gamma(ExponentialFamily):
 
     def _check_domain(self, eta):
         if np.any(eta[..., 0] <= -1):
-            raise ValueError("eta[..., 0] = a - 1 of a Gamma must be > -1 (shape a > 0)")
+            raise ValueError(
+                "eta[..., 0] = a - 1 of a Gamma must be > -1 (shape a > 0)"
+            )
         if np.any(eta[..., 1] >= 0):
-            raise ValueError("eta[..., 1] = -b of a Gamma must be < 0 (rate b > 0)")
+            raise ValueError(
+                "eta[..., 1] = -b of a Gamma must be < 0 (rate b > 0)"
+            )
 
     @classmethod
     def from_shape_rate(cls, a, b):
@@ -272,7 +300,9 @@ class Gamma(ExponentialFamily):
     def sample(self, size=None, seed=None):
         """Draws of shape ``size + batch_shape``."""
         rng = check_seed(seed)
-        return self.to_scipy().rvs(size=_check_size(size) + self.batch_shape, random_state=rng)
+        return self.to_scipy().rvs(
+            size=_check_size(size) + self.batch_shape, random_state=rng
+        )
 
 
 @dataclass(frozen=True)
@@ -287,7 +317,9 @@ class Beta(ExponentialFamily):
 
     def _check_domain(self, eta):
         if np.any(eta <= -1):
-            raise ValueError("eta of a Beta must be > -1 (concentrations a, b > 0)")
+            raise ValueError(
+                "eta of a Beta must be > -1 (concentrations a, b > 0)"
+            )
 
     @classmethod
     def from_ab(cls, a, b):
@@ -324,7 +356,9 @@ class Beta(ExponentialFamily):
     def mean_T(self):
         """``grad A = (psi(a) - psi(a + b), psi(b) - psi(a + b))``."""
         a, b = self.a, self.b
-        return np.stack([digamma(a) - digamma(a + b), digamma(b) - digamma(a + b)], axis=-1)
+        return np.stack(
+            [digamma(a) - digamma(a + b), digamma(b) - digamma(a + b)], axis=-1
+        )
 
     def to_scipy(self):
         """``scipy.stats.beta(a, b)``."""
@@ -333,7 +367,9 @@ class Beta(ExponentialFamily):
     def sample(self, size=None, seed=None):
         """Draws of shape ``size + batch_shape``."""
         rng = check_seed(seed)
-        return self.to_scipy().rvs(size=_check_size(size) + self.batch_shape, random_state=rng)
+        return self.to_scipy().rvs(
+            size=_check_size(size) + self.batch_shape, random_state=rng
+        )
 
 
 @dataclass(frozen=True)
@@ -347,7 +383,9 @@ class Dirichlet(ExponentialFamily):
 
     def _check_domain(self, eta):
         if np.any(eta <= -1):
-            raise ValueError("eta of a Dirichlet must be > -1 (concentrations alpha > 0)")
+            raise ValueError(
+                "eta of a Dirichlet must be > -1 (concentrations alpha > 0)"
+            )
 
     @classmethod
     def from_concentration(cls, alpha):
@@ -371,7 +409,9 @@ class Dirichlet(ExponentialFamily):
     def log_partition(self):
         """``A = sum_k log Gamma(alpha_k) - log Gamma(alpha_0)``, ``alpha_0 = sum_k alpha_k``."""
         alpha = self.concentration
-        return np.sum(gammaln(alpha), axis=-1) - gammaln(np.sum(alpha, axis=-1))
+        return np.sum(gammaln(alpha), axis=-1) - gammaln(
+            np.sum(alpha, axis=-1)
+        )
 
     def mean_T(self):
         """``grad A = E[log z_k] = psi(alpha_k) - psi(alpha_0)`` (chapter 7 uses it for LDA)."""
@@ -383,7 +423,12 @@ class Dirichlet(ExponentialFamily):
         rng = check_seed(seed)
         size = _check_size(size)
         alpha = self.concentration.reshape(-1, self.eta.shape[-1])
-        draws = [stats.dirichlet(a).rvs(size=int(np.prod(size, dtype=int)), random_state=rng) for a in alpha]
+        draws = [
+            stats.dirichlet(a).rvs(
+                size=int(np.prod(size, dtype=int)), random_state=rng
+            )
+            for a in alpha
+        ]
         out = np.stack(draws, axis=1)  # (prod(size), prod(batch), K)
         return out.reshape(size + self.batch_shape + (self.eta.shape[-1],))
 
@@ -466,12 +511,18 @@ class NormalGamma(ExponentialFamily):
 
     def _check_domain(self, eta):
         if np.any(eta[..., 1] >= 0):
-            raise ValueError("eta[..., 1] = -kappa/2 of a Normal-Gamma must be < 0 (kappa > 0)")
+            raise ValueError(
+                "eta[..., 1] = -kappa/2 of a Normal-Gamma must be < 0 (kappa > 0)"
+            )
         _, _, a, b = self._params_of(eta)
         if np.any(a <= 0):
-            raise ValueError("eta[..., 3] = a - 1/2 of a Normal-Gamma must be > -1/2 (shape a > 0)")
+            raise ValueError(
+                "eta[..., 3] = a - 1/2 of a Normal-Gamma must be > -1/2 (shape a > 0)"
+            )
         if np.any(b <= 0):
-            raise ValueError("eta[..., 2] of a Normal-Gamma must be < -kappa m^2 / 2 (rate b > 0)")
+            raise ValueError(
+                "eta[..., 2] of a Normal-Gamma must be < -kappa m^2 / 2 (rate b > 0)"
+            )
 
     @classmethod
     def from_params(cls, m, kappa, a, b):
@@ -481,7 +532,12 @@ class NormalGamma(ExponentialFamily):
         a = _positive_array(a, "a")
         b = _positive_array(b, "b")
         m, kappa, a, b = np.broadcast_arrays(m, kappa, a, b)
-        return cls(np.stack([kappa * m, -0.5 * kappa, -(b + 0.5 * kappa * m**2), a - 0.5], axis=-1))
+        return cls(
+            np.stack(
+                [kappa * m, -0.5 * kappa, -(b + 0.5 * kappa * m**2), a - 0.5],
+                axis=-1,
+            )
+        )
 
     @property
     def params(self):
@@ -508,7 +564,15 @@ class NormalGamma(ExponentialFamily):
         """``grad A = (a m / b, a m^2 / b + 1 / kappa, a / b, psi(a) - log b)``."""
         m, kappa, a, b = self.params
         E_tau = a / b
-        return np.stack([E_tau * m, E_tau * m**2 + 1.0 / kappa, E_tau, digamma(a) - np.log(b)], axis=-1)
+        return np.stack(
+            [
+                E_tau * m,
+                E_tau * m**2 + 1.0 / kappa,
+                E_tau,
+                digamma(a) - np.log(b),
+            ],
+            axis=-1,
+        )
 
     def sample(self, size=None, seed=None):
         """Draws ``(mu, tau)`` of shape ``size + batch_shape + (2,)``."""
@@ -516,5 +580,7 @@ class NormalGamma(ExponentialFamily):
         m, kappa, a, b = self.params
         shape = _check_size(size) + self.batch_shape
         tau = stats.gamma(a, scale=1.0 / b).rvs(size=shape, random_state=rng)
-        mu = stats.norm(m, 1.0 / np.sqrt(kappa * tau)).rvs(size=shape, random_state=rng)
+        mu = stats.norm(m, 1.0 / np.sqrt(kappa * tau)).rvs(
+            size=shape, random_state=rng
+        )
         return np.stack([mu, tau], axis=-1)

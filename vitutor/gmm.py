@@ -115,7 +115,9 @@ def _block_statistics(x_block, K):
     m = x_block.size
     idx = np.arange(K**m, dtype=np.int64)
     powers = K ** np.arange(m - 1, -1, -1, dtype=np.int64)
-    digits = (idx[:, None] // powers[None, :]) % K  # digits[a, i] = c_i of assignment a
+    digits = (
+        idx[:, None] // powers[None, :]
+    ) % K  # digits[a, i] = c_i of assignment a
     onehot = digits[:, :, None] == np.arange(K)  # (K**m, m, K)
     counts = onehot.sum(axis=1)
     sums = np.einsum("amk,m->ak", onehot, x_block)
@@ -183,7 +185,9 @@ def log_joint_assignments(x, K, prior_var, max_assignments=1_000_000):
     """
     x, K, prior_var = _check_model_args(x, K, prior_var)
     _check_size(x.size, K, max_assignments, "log_joint_assignments")
-    return np.concatenate(list(_log_joint_chunks(x, K, prior_var))).reshape((K,) * x.size)
+    return np.concatenate(list(_log_joint_chunks(x, K, prior_var))).reshape(
+        (K,) * x.size
+    )
 
 
 def log_evidence_exact(x, K, prior_var, max_assignments=MAX_ASSIGNMENTS):
@@ -210,7 +214,9 @@ def log_evidence_exact(x, K, prior_var, max_assignments=MAX_ASSIGNMENTS):
     """
     x, K, prior_var = _check_model_args(x, K, prior_var)
     _check_size(x.size, K, max_assignments, "log_evidence_exact")
-    partial = [logsumexp(chunk) for chunk in _log_joint_chunks(x, K, prior_var)]
+    partial = [
+        logsumexp(chunk) for chunk in _log_joint_chunks(x, K, prior_var)
+    ]
     return float(logsumexp(partial))
 
 
@@ -240,7 +246,9 @@ def log_joint(x, c, mu, prior_var):
     prior_var = check_positive(prior_var, "prior_var")
     mu = as_float_array(mu, "mu")
     if mu.ndim < 1 or mu.shape[-1] < 1:
-        raise ValueError(f"mu must have a last axis of length K >= 1, got shape {mu.shape}")
+        raise ValueError(
+            f"mu must have a last axis of length K >= 1, got shape {mu.shape}"
+        )
     if not np.all(np.isfinite(mu)):
         raise ValueError("mu must not contain NaN or inf")
     c = np.asarray(c)
@@ -248,11 +256,17 @@ def log_joint(x, c, mu, prior_var):
         raise TypeError(f"c must be an array of integers, got dtype {c.dtype}")
     K = mu.shape[-1]
     if c.ndim < 1 or c.shape[-1] != x.size:
-        raise ValueError(f"c must have a last axis of length n = {x.size}, got shape {c.shape}")
+        raise ValueError(
+            f"c must have a last axis of length n = {x.size}, got shape {c.shape}"
+        )
     if np.any(c < 0) or np.any(c >= K):
         raise ValueError(f"c must take values in 0..{K - 1}")
     lead = np.broadcast_shapes(c.shape[:-1], mu.shape[:-1])
-    mu_c = np.take_along_axis(np.broadcast_to(mu, lead + (K,)), np.broadcast_to(c, lead + (x.size,)), axis=-1)
+    mu_c = np.take_along_axis(
+        np.broadcast_to(mu, lead + (K,)),
+        np.broadcast_to(c, lead + (x.size,)),
+        axis=-1,
+    )
     log_prior_mu = norm.logpdf(mu, scale=np.sqrt(prior_var)).sum(axis=-1)
     log_prior_c = -x.size * np.log(K)
     log_lik = norm.logpdf(x, loc=mu_c).sum(axis=-1)
@@ -285,19 +299,29 @@ def mean_posterior_exact(x, K, prior_var, max_assignments=1_000_000):
         Mean and variance of ``mu_k`` given each assignment.
     """
     x, K, prior_var = _check_model_args(x, K, prior_var)
-    log_table = log_joint_assignments(x, K, prior_var, max_assignments=max_assignments).ravel()
+    log_table = log_joint_assignments(
+        x, K, prior_var, max_assignments=max_assignments
+    ).ravel()
     counts, sums = _block_statistics(x, K)
     precision = 1.0 / prior_var + counts
-    return np.exp(log_table - logsumexp(log_table)), sums / precision, 1.0 / precision
+    return (
+        np.exp(log_table - logsumexp(log_table)),
+        sums / precision,
+        1.0 / precision,
+    )
 
 
 def _check_q_means(m, s2):
     m = as_float_array(m, "m")
     s2 = as_float_array(s2, "s2")
     if m.ndim != 1 or m.size < 1:
-        raise ValueError(f"m must be a non-empty 1-D array, got shape {m.shape}")
+        raise ValueError(
+            f"m must be a non-empty 1-D array, got shape {m.shape}"
+        )
     if s2.shape != m.shape:
-        raise ValueError(f"s2 must have the same shape as m {m.shape}, got {s2.shape}")
+        raise ValueError(
+            f"s2 must have the same shape as m {m.shape}, got {s2.shape}"
+        )
     if not np.all(np.isfinite(m)):
         raise ValueError("m must not contain NaN or inf")
     if not np.all(np.isfinite(s2)) or np.any(s2 <= 0):
@@ -366,13 +390,17 @@ def update_means(x, phi, prior_var):
 def _check_phi(phi, n, name):
     arr = as_float_array(phi, name)
     if arr.ndim != 2 or arr.shape[0] != n or arr.shape[1] < 1:
-        raise ValueError(f"{name} must have shape (n, K) = ({n}, K), got {arr.shape}")
+        raise ValueError(
+            f"{name} must have shape (n, K) = ({n}, K), got {arr.shape}"
+        )
     return check_distribution_rows(arr, name)
 
 
 def _kl_means(m, s2, prior_var):
     # sum_k KL(N(m_k, s2_k) || N(0, sigma^2)) = -sum_k (E[log p(mu_k)] + H[q(mu_k)])
-    return 0.5 * float(np.sum((s2 + m**2) / prior_var - 1.0 - np.log(s2 / prior_var)))
+    return 0.5 * float(
+        np.sum((s2 + m**2) / prior_var - 1.0 - np.log(s2 / prior_var))
+    )
 
 
 def elbo(x, phi, m, s2, prior_var):
@@ -401,14 +429,23 @@ def elbo(x, phi, m, s2, prior_var):
     m, s2 = _check_q_means(m, s2)
     phi = _check_phi(phi, x.size, "phi")
     if phi.shape[1] != m.size:
-        raise ValueError(f"phi has {phi.shape[1]} columns but m has K = {m.size} entries")
+        raise ValueError(
+            f"phi has {phi.shape[1]} columns but m has K = {m.size} entries"
+        )
     prior_var = check_positive(prior_var, "prior_var")
     n, K = phi.shape
     # sum_k E[log p(mu_k)] = sum_k -1/2 log(2 pi sigma^2) - (s2_k + m_k^2) / (2 sigma^2)
-    e_log_p_mu = float(np.sum(norm.logpdf(0.0, scale=np.sqrt(prior_var)) - 0.5 * (s2 + m**2) / prior_var))
+    e_log_p_mu = float(
+        np.sum(
+            norm.logpdf(0.0, scale=np.sqrt(prior_var))
+            - 0.5 * (s2 + m**2) / prior_var
+        )
+    )
     e_log_p_c = -n * np.log(K)
     # E[log p(x_i | c_i, mu)] = sum_k phi_ik (-1/2 log 2 pi - ((x_i - m_k)^2 + s2_k) / 2)
-    e_log_lik = float(np.sum(phi * (norm.logpdf(np.subtract.outer(x, m)) - 0.5 * s2)))
+    e_log_lik = float(
+        np.sum(phi * (norm.logpdf(np.subtract.outer(x, m)) - 0.5 * s2))
+    )
     entropy_c = -float(np.sum(xlogy(phi, phi)))
     entropy_mu = float(np.sum(norm.entropy(scale=np.sqrt(s2))))
     return e_log_p_mu + e_log_p_c + e_log_lik + entropy_c + entropy_mu
@@ -453,7 +490,10 @@ def _estep_statistics(x, m, s2, block, phi_out=None):
     rows = min(block, n)
     c = 0.5 * (float(x.min()) + float(x.max()))
     mc = m - c
-    product = 0.5 * (float(x.max()) - float(x.min())) + float(np.abs(mc).max()) <= _PRODUCT_SCALE
+    product = (
+        0.5 * (float(x.max()) - float(x.min())) + float(np.abs(mc).max())
+        <= _PRODUCT_SCALE
+    )
     if product:
         coef = np.column_stack([mc, np.full(K, -0.5), -0.5 * (mc**2 + s2)])
         features = np.ones((3, rows))
@@ -544,7 +584,16 @@ def _may_converge_next(trace, tol):
     return predicted <= tol * abs(trace[-1])
 
 
-def cavi(x, K, prior_var, seed=None, max_iter=1000, tol=1e-10, init_phi=None, block_size=_BLOCK):
+def cavi(
+    x,
+    K,
+    prior_var,
+    seed=None,
+    max_iter=1000,
+    tol=1e-10,
+    init_phi=None,
+    block_size=_BLOCK,
+):
     """Coordinate ascent variational inference for the mixture -- algorithm :prf:ref:`gmm-cavi`, chapter 4.
 
     Each iteration sets ``q(mu)`` by eqs. :eq:`gmm-m`, :eq:`gmm-s2` from the current ``phi``, then
@@ -591,7 +640,9 @@ def cavi(x, K, prior_var, seed=None, max_iter=1000, tol=1e-10, init_phi=None, bl
     else:
         phi0 = _check_phi(init_phi, n, "init_phi")
         if phi0.shape[1] != K:
-            raise ValueError(f"init_phi must have shape (n, K) = ({n}, {K}), got {phi0.shape}")
+            raise ValueError(
+                f"init_phi must have shape (n, K) = ({n}, {K}), got {phi0.shape}"
+            )
         counts, sums = phi0.sum(axis=0), x @ phi0
     # sum_i E[log p(c_i)] and the -1/2 log 2 pi of every E[log p(x_i | c_i, mu)]
     const = -n * np.log(K) - 0.5 * n * np.log(2 * np.pi)
@@ -601,7 +652,9 @@ def cavi(x, K, prior_var, seed=None, max_iter=1000, tol=1e-10, init_phi=None, bl
     for it in range(max_iter):
         m, s2 = _means_from_stats(counts, sums, prior_var)
         wrote_phi = it + 1 == max_iter or _may_converge_next(trace, tol)
-        counts, sums, data = _estep_statistics(x, m, s2, block_size, phi_out=phi if wrote_phi else None)
+        counts, sums, data = _estep_statistics(
+            x, m, s2, block_size, phi_out=phi if wrote_phi else None
+        )
         trace.append(const + data - _kl_means(m, s2, prior_var))
         if len(trace) > 1 and trace[-1] - trace[-2] <= tol * abs(trace[-1]):
             converged = True
@@ -644,7 +697,9 @@ def _sample_means(x, c, K, prior_var, rng):
     return sums / precision + rng.standard_normal(K) / np.sqrt(precision)
 
 
-def gibbs(x, K, prior_var, n_sweeps, seed=None, init_mu=None, keep_assignments=False):
+def gibbs(
+    x, K, prior_var, n_sweeps, seed=None, init_mu=None, keep_assignments=False
+):
     """Gibbs sampler for the mixture -- eqs. :eq:`gmm-gibbs-c` and :eq:`gmm-gibbs-mu`, chapter 4.
 
     A sweep draws every ``c_i`` at once from ``p(c_i | mu, x_i)`` (the ``c_i`` are conditionally
@@ -679,9 +734,15 @@ def gibbs(x, K, prior_var, n_sweeps, seed=None, init_mu=None, keep_assignments=F
     else:
         mu = as_float_array(init_mu, "init_mu")
         if mu.shape != (K,) or not np.all(np.isfinite(mu)):
-            raise ValueError(f"init_mu must be a finite array of shape ({K},), got shape {mu.shape}")
+            raise ValueError(
+                f"init_mu must be a finite array of shape ({K},), got shape {mu.shape}"
+            )
     mus = np.empty((n_sweeps, K))
-    cs = np.empty((n_sweeps, x.size), dtype=np.int64) if keep_assignments else None
+    cs = (
+        np.empty((n_sweeps, x.size), dtype=np.int64)
+        if keep_assignments
+        else None
+    )
     for t in range(n_sweeps):
         c = _sample_assignments(x, mu, rng)
         mu = _sample_means(x, c, K, prior_var, rng)
@@ -731,12 +792,19 @@ def mean_field_form(x, K, prior_var):
         phi = means["c"]
         E_mu, E_mu2 = means["mu"][:, 0], means["mu"][:, 1]
         # E log p(mu) + E log p(c) + E log p(x | c, mu), all constants included
-        log_prior = np.sum(-0.5 * np.log(2 * np.pi * prior_var) - 0.5 * E_mu2 / prior_var)
-        log_lik = np.sum(phi * (np.outer(x, E_mu) - 0.5 * E_mu2)) - 0.5 * (x @ x + n * np.log(2 * np.pi))
+        log_prior = np.sum(
+            -0.5 * np.log(2 * np.pi * prior_var) - 0.5 * E_mu2 / prior_var
+        )
+        log_lik = np.sum(phi * (np.outer(x, E_mu) - 0.5 * E_mu2)) - 0.5 * (
+            x @ x + n * np.log(2 * np.pi)
+        )
         return log_prior - n * np.log(K) + log_lik
 
     return MeanFieldModel(
-        factors=(Factor("mu", Gaussian, eta_mu), Factor("c", Categorical, eta_c)),
+        factors=(
+            Factor("mu", Gaussian, eta_mu),
+            Factor("c", Categorical, eta_c),
+        ),
         expected_log_joint=expected_log_joint,
     )
 

@@ -30,7 +30,13 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import digamma
 
-from ._validate import as_float_array, check_int, check_nonnegative, check_positive, check_seed
+from ._validate import (
+    as_float_array,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    check_seed,
+)
 from .expfam import Dirichlet
 from .svi import minibatches, step_sizes
 
@@ -66,29 +72,44 @@ def check_counts(X, name="X"):
     """
     if sp.issparse(X):
         if X.ndim != 2:
-            raise ValueError(f"{name} must be 2-D (documents x words), got shape {X.shape}")
+            raise ValueError(
+                f"{name} must be 2-D (documents x words), got shape {X.shape}"
+            )
         dtype = X.dtype
-        if dtype == bool or not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)):
+        if dtype == bool or not (
+            np.issubdtype(dtype, np.integer)
+            or np.issubdtype(dtype, np.floating)
+        ):
             raise TypeError(f"{name} must hold real counts, got dtype {dtype}")
         X = sp.csr_matrix(X, dtype=np.float64, copy=True)
     else:
         arr = as_float_array(X, name)
         if arr.ndim != 2:
-            raise ValueError(f"{name} must be 2-D (documents x words), got shape {arr.shape}")
+            raise ValueError(
+                f"{name} must be 2-D (documents x words), got shape {arr.shape}"
+            )
         X = sp.csr_matrix(arr)
     D, V = X.shape
     if D == 0:
-        raise ValueError(f"{name} must hold at least one document, got shape {X.shape}")
+        raise ValueError(
+            f"{name} must hold at least one document, got shape {X.shape}"
+        )
     if V == 0:
-        raise ValueError(f"{name} must have a vocabulary of at least one word type, got shape {X.shape}")
+        raise ValueError(
+            f"{name} must have a vocabulary of at least one word type, got shape {X.shape}"
+        )
     X.sum_duplicates()
     data = X.data
     if not np.all(np.isfinite(data)):
         raise ValueError(f"{name} must not contain NaN or inf")
     if np.any(data < 0):
-        raise ValueError(f"{name} must hold non-negative counts, got minimum {data.min():g}")
+        raise ValueError(
+            f"{name} must hold non-negative counts, got minimum {data.min():g}"
+        )
     if np.any(data != np.round(data)):
-        raise ValueError(f"{name} must hold integer counts, got a non-integer entry")
+        raise ValueError(
+            f"{name} must hold integer counts, got a non-integer entry"
+        )
     X.eliminate_zeros()
     if X.nnz == 0:
         raise ValueError(f"{name} has no tokens: every document is empty")
@@ -99,11 +120,17 @@ def check_counts(X, name="X"):
 def _check_lam(lam, V=None, name="lam"):
     arr = as_float_array(lam, name)
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D (K, V) array, got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must be a 2-D (K, V) array, got shape {arr.shape}"
+        )
     if V is not None and arr.shape[1] != V:
-        raise ValueError(f"{name} must have V = {V} columns (the vocabulary of X), got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must have V = {V} columns (the vocabulary of X), got shape {arr.shape}"
+        )
     if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise ValueError(f"{name} must be finite and > 0 (Dirichlet parameters)")
+        raise ValueError(
+            f"{name} must be finite and > 0 (Dirichlet parameters)"
+        )
     return arr
 
 
@@ -112,7 +139,9 @@ def _check_gamma(gamma, D, K, name="gamma"):
     if arr.shape != (D, K):
         raise ValueError(f"{name} must have shape ({D}, {K}), got {arr.shape}")
     if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise ValueError(f"{name} must be finite and > 0 (Dirichlet parameters)")
+        raise ValueError(
+            f"{name} must be finite and > 0 (Dirichlet parameters)"
+        )
     return arr
 
 
@@ -125,7 +154,9 @@ def _check_vocabulary(X, lam, name="X"):
 
 
 def _check_e_step_options(tol, max_iter):
-    return check_nonnegative(tol, "e_step_tol"), check_int(max_iter, "e_step_max_iter", 1)
+    return check_nonnegative(tol, "e_step_tol"), check_int(
+        max_iter, "e_step_max_iter", 1
+    )
 
 
 def _check_local(X, lam, alpha, gamma0, tol, max_iter):
@@ -136,7 +167,11 @@ def _check_local(X, lam, alpha, gamma0, tol, max_iter):
     alpha = check_positive(alpha, "alpha")
     tol, max_iter = _check_e_step_options(tol, max_iter)
     shape = (X.shape[0], lam.shape[0])
-    gamma0 = np.ones(shape) if gamma0 is None else _check_gamma(gamma0, *shape, "gamma0")
+    gamma0 = (
+        np.ones(shape)
+        if gamma0 is None
+        else _check_gamma(gamma0, *shape, "gamma0")
+    )
     return X, lam, alpha, gamma0, tol, max_iter
 
 
@@ -180,14 +215,18 @@ def simulate_corpus(D, V, K, alpha, eta, doc_length, seed=None):
     rng = check_seed(seed)
     beta = rng.dirichlet(np.full(V, eta), size=K)
     theta = rng.dirichlet(np.full(K, alpha), size=D)
-    topic_counts = rng.multinomial(doc_length, theta)  # (D, K): tokens of each topic per document
+    topic_counts = rng.multinomial(
+        doc_length, theta
+    )  # (D, K): tokens of each topic per document
     rows, cols = [], []
     for k in range(K):
         n_k = topic_counts[:, k]
         rows.append(np.repeat(np.arange(D), n_k))
         cols.append(rng.choice(V, size=int(n_k.sum()), p=beta[k]))
     rows, cols = np.concatenate(rows), np.concatenate(cols)
-    X = sp.csr_matrix((np.ones(rows.size, dtype=np.int64), (rows, cols)), shape=(D, V))
+    X = sp.csr_matrix(
+        (np.ones(rows.size, dtype=np.int64), (rows, cols)), shape=(D, V)
+    )
     X.sum_duplicates()
     return Corpus(X=X, beta=beta, theta=theta)
 
@@ -206,11 +245,18 @@ def expected_log(conc):
 def _blocks(docs, indptr, max_nnz):
     """Consecutive runs of ``docs`` whose nonzeros add up to about ``max_nnz`` each."""
     ends = np.cumsum(indptr[docs + 1] - indptr[docs])
-    cuts = np.searchsorted(ends, np.arange(max_nnz, ends[-1], max_nnz), side="left") + 1
+    cuts = (
+        np.searchsorted(
+            ends, np.arange(max_nnz, ends[-1], max_nnz), side="left"
+        )
+        + 1
+    )
     return [b for b in np.split(docs, cuts) if b.size]
 
 
-def _e_step_block(X, docs, exp_elog_beta_T, alpha, gamma_docs, tol, max_iter, sstats_T):
+def _e_step_block(
+    X, docs, exp_elog_beta_T, alpha, gamma_docs, tol, max_iter, sstats_T
+):
     """Coordinate ascent in (phi, gamma) for the documents ``docs`` (all non-empty) at once.
 
     Returns their final gamma and the inner iterations each took; adds
@@ -219,17 +265,26 @@ def _e_step_block(X, docs, exp_elog_beta_T, alpha, gamma_docs, tol, max_iter, ss
     sub = X[docs]
     lens = np.diff(sub.indptr)
     cols, cnts = sub.indices, sub.data
-    eb = exp_elog_beta_T[cols]  # (nnz, K): exp E[log beta_{k, w}] at each nonzero (d, w)
+    eb = exp_elog_beta_T[
+        cols
+    ]  # (nnz, K): exp E[log beta_{k, w}] at each nonzero (d, w)
     g = gamma_docs.copy()
     et = np.exp(expected_log(g))  # exp E[log theta_dk]
-    norm = np.einsum("ik,ik->i", np.repeat(et, lens, axis=0), eb) + _TINY  # norm_dw, eq. (lda-phi)
+    norm = (
+        np.einsum("ik,ik->i", np.repeat(et, lens, axis=0), eb) + _TINY
+    )  # norm_dw, eq. (lda-phi)
     out_gamma = np.empty_like(g)
     out_iter = np.empty(len(docs), dtype=np.int64)
     active = np.arange(len(docs))
     for it in range(1, max_iter + 1):
         indptr = np.concatenate(([0], np.cumsum(lens)))
-        weights = sp.csr_matrix((cnts / norm, np.arange(cnts.size), indptr), shape=(lens.size, cnts.size))
-        g_new = alpha + et * (weights @ eb)  # gamma_dk = alpha + sum_w n_dw phi_dwk, eq. (lda-implicit-gamma)
+        weights = sp.csr_matrix(
+            (cnts / norm, np.arange(cnts.size), indptr),
+            shape=(lens.size, cnts.size),
+        )
+        g_new = alpha + et * (
+            weights @ eb
+        )  # gamma_dk = alpha + sum_w n_dw phi_dwk, eq. (lda-implicit-gamma)
         et = np.exp(expected_log(g_new))
         norm = np.einsum("ik,ik->i", np.repeat(et, lens, axis=0), eb) + _TINY
         done = np.mean(np.abs(g_new - g), axis=1) < tol
@@ -242,21 +297,32 @@ def _e_step_block(X, docs, exp_elog_beta_T, alpha, gamma_docs, tol, max_iter, ss
             nz_done = np.repeat(done, lens)
             if sstats_T is not None:
                 # sstats_T[w, k] += sum_{d done} (n_dw / norm_dw) exp E[log theta_dk]
-                r = sp.csr_matrix((cnts[nz_done] / norm[nz_done], cols[nz_done],
-                                   np.concatenate(([0], np.cumsum(lens[done])))),
-                                  shape=(int(done.sum()), exp_elog_beta_T.shape[0]))
+                r = sp.csr_matrix(
+                    (
+                        cnts[nz_done] / norm[nz_done],
+                        cols[nz_done],
+                        np.concatenate(([0], np.cumsum(lens[done]))),
+                    ),
+                    shape=(int(done.sum()), exp_elog_beta_T.shape[0]),
+                )
                 sstats_T += r.T @ et[done]
             if done.all():
                 break
             keep, nz_keep = ~done, ~nz_done
             active, g, et, lens = active[keep], g[keep], et[keep], lens[keep]
-            cols, cnts, eb, norm = cols[nz_keep], cnts[nz_keep], eb[nz_keep], norm[nz_keep]
+            cols, cnts, eb, norm = (
+                cols[nz_keep],
+                cnts[nz_keep],
+                eb[nz_keep],
+                norm[nz_keep],
+            )
     return out_gamma, out_iter
 
 
-
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def _gamma_sweep(indptr, indices, data, eb_T, docs, et, alpha, g_out):  # pragma: no cover - compiled
+def _gamma_sweep(
+    indptr, indices, data, eb_T, docs, et, alpha, g_out
+):  # pragma: no cover - compiled
     """One (phi, gamma) update of the documents ``docs``: the compiled twin of the numpy sweep.
 
     For document ``d = docs[i]``: ``norm_w = sum_k et[i, k] eb_T[w, k]`` at each of its words,
@@ -283,7 +349,9 @@ def _gamma_sweep(indptr, indices, data, eb_T, docs, et, alpha, g_out):  # pragma
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def _add_sstats(indptr, indices, data, eb_T, docs, et, sstats_T):  # pragma: no cover - compiled
+def _add_sstats(
+    indptr, indices, data, eb_T, docs, et, sstats_T
+):  # pragma: no cover - compiled
     """``sstats_T[w, k] += (n_dw / norm_dw) et[i, k]`` for ``d = docs[i]`` (eq. lda-implicit-sstats)."""
     K = et.shape[1]
     for i in range(docs.size):
@@ -298,7 +366,9 @@ def _add_sstats(indptr, indices, data, eb_T, docs, et, sstats_T):  # pragma: no 
                 sstats_T[w, k] += r * et[i, k]
 
 
-def _e_step_compiled(X, docs, exp_elog_beta_T, alpha, gamma_docs, tol, max_iter, sstats_T):
+def _e_step_compiled(
+    X, docs, exp_elog_beta_T, alpha, gamma_docs, tol, max_iter, sstats_T
+):
     """The same iteration as :func:`_e_step_block`, its sparse sweeps compiled (numba).
 
     Vectorised across the active documents like the numpy version (``digamma`` and the stopping
@@ -313,7 +383,16 @@ def _e_step_compiled(X, docs, exp_elog_beta_T, alpha, gamma_docs, tol, max_iter,
     active = np.arange(len(docs))
     g_new = np.empty_like(g)
     for it in range(1, max_iter + 1):
-        _gamma_sweep(indptr, indices, data, exp_elog_beta_T, docs[active], et, alpha, g_new)
+        _gamma_sweep(
+            indptr,
+            indices,
+            data,
+            exp_elog_beta_T,
+            docs[active],
+            et,
+            alpha,
+            g_new,
+        )
         et = np.exp(expected_log(g_new))
         done = np.mean(np.abs(g_new - g), axis=1) < tol
         if it == max_iter:
@@ -323,7 +402,15 @@ def _e_step_compiled(X, docs, exp_elog_beta_T, alpha, gamma_docs, tol, max_iter,
             out_gamma[active[done]] = g[done]
             out_iter[active[done]] = it
             if sstats_T is not None:
-                _add_sstats(indptr, indices, data, exp_elog_beta_T, docs[active[done]], et[done], sstats_T)
+                _add_sstats(
+                    indptr,
+                    indices,
+                    data,
+                    exp_elog_beta_T,
+                    docs[active[done]],
+                    et[done],
+                    sstats_T,
+                )
             if done.all():
                 break
             keep = ~done
@@ -339,16 +426,34 @@ def _e_step(X, lam, alpha, gamma0, tol, max_iter, sstats=True, compiled=True):
     gamma = np.array(gamma0, dtype=np.float64, copy=True)
     n_iter = np.zeros(D, dtype=np.int64)
     lengths = np.diff(X.indptr)
-    gamma[lengths == 0] = alpha  # an empty document keeps the prior: gamma_d = alpha
+    gamma[lengths == 0] = (
+        alpha  # an empty document keeps the prior: gamma_d = alpha
+    )
     docs = np.flatnonzero(lengths)
     sstats_T = np.zeros((V, lam.shape[0])) if sstats else None
     if compiled:
-        gamma[docs], n_iter[docs] = _e_step_compiled(X, docs, exp_elog_beta_T, alpha, gamma[docs], tol,
-                                                     max_iter, sstats_T)
+        gamma[docs], n_iter[docs] = _e_step_compiled(
+            X,
+            docs,
+            exp_elog_beta_T,
+            alpha,
+            gamma[docs],
+            tol,
+            max_iter,
+            sstats_T,
+        )
     else:
         for block in _blocks(docs, X.indptr, BLOCK_NNZ):
-            gamma[block], n_iter[block] = _e_step_block(X, block, exp_elog_beta_T, alpha, gamma[block], tol,
-                                                        max_iter, sstats_T)
+            gamma[block], n_iter[block] = _e_step_block(
+                X,
+                block,
+                exp_elog_beta_T,
+                alpha,
+                gamma[block],
+                tol,
+                max_iter,
+                sstats_T,
+            )
     if not sstats:
         return gamma, None, n_iter
     # sstats[k, w] = sum_d n_dw phi_dwk = exp E[log beta_kw] sum_d (n_dw / norm_dw) exp E[log theta_dk]
@@ -396,7 +501,9 @@ def transform(X, lam, alpha, gamma0=None, tol=1e-3, max_iter=100):
     vocabulary of ``lam`` (``lam.shape[1]`` columns).  Returns the Dirichlet parameters
     ``gamma`` (shape ``(D, K)``); ``gamma / gamma.sum(1)`` are the expected topic proportions.
     """
-    return _e_step(*_check_local(X, lam, alpha, gamma0, tol, max_iter), sstats=False)[0]
+    return _e_step(
+        *_check_local(X, lam, alpha, gamma0, tol, max_iter), sstats=False
+    )[0]
 
 
 # --------------------------------------------------------------------------- ELBO
@@ -413,8 +520,14 @@ def _log_norm(X, elog_theta, elog_beta):
     for block in _blocks(docs, X.indptr, BLOCK_NNZ):
         sub = X[block]
         lens = np.diff(sub.indptr)
-        norm = np.einsum("ik,ik->i", np.repeat(et[block], lens, axis=0), eb_T[sub.indices])
-        logs = np.log(norm) + np.repeat(shift_t[block], lens) + shift_b[sub.indices]
+        norm = np.einsum(
+            "ik,ik->i", np.repeat(et[block], lens, axis=0), eb_T[sub.indices]
+        )
+        logs = (
+            np.log(norm)
+            + np.repeat(shift_t[block], lens)
+            + shift_b[sub.indices]
+        )
         total += float(sub.data @ logs)
     return total
 
@@ -422,14 +535,24 @@ def _log_norm(X, elog_theta, elog_beta):
 def _elbo(X, gamma, lam, alpha, eta):
     K, V = lam.shape
     elog_theta, elog_beta = expected_log(gamma), expected_log(lam)
-    words = _log_norm(X, elog_theta, elog_beta)  # E[log p(w, z | theta, beta)] - E[log q(z)] at optimal phi
+    words = _log_norm(
+        X, elog_theta, elog_beta
+    )  # E[log p(w, z | theta, beta)] - E[log q(z)] at optimal phi
     # E[log p(theta_d | alpha)] - E[log q(theta_d | gamma_d)]
     #   = (alpha - gamma_d) . E[log theta_d] + A(gamma_d) - A(alpha 1_K), and the same for beta_k
     a_alpha = Dirichlet.from_concentration(np.full(K, alpha)).log_partition()
     a_gamma = Dirichlet(gamma - 1.0).log_partition()
-    theta = np.sum((alpha - gamma) * elog_theta) + np.sum(a_gamma) - gamma.shape[0] * a_alpha
+    theta = (
+        np.sum((alpha - gamma) * elog_theta)
+        + np.sum(a_gamma)
+        - gamma.shape[0] * a_alpha
+    )
     a_eta = Dirichlet.from_concentration(np.full(V, eta)).log_partition()
-    beta = np.sum((eta - lam) * elog_beta) + np.sum(Dirichlet(lam - 1.0).log_partition()) - K * a_eta
+    beta = (
+        np.sum((eta - lam) * elog_beta)
+        + np.sum(Dirichlet(lam - 1.0).log_partition())
+        - K * a_eta
+    )
     return float(words + theta + beta)
 
 
@@ -459,7 +582,13 @@ def elbo(X, gamma, lam, alpha, eta):
     lam = _check_lam(lam)
     _check_vocabulary(X, lam)
     gamma = _check_gamma(gamma, X.shape[0], lam.shape[0])
-    return _elbo(X, gamma, lam, check_positive(alpha, "alpha"), check_positive(eta, "eta"))
+    return _elbo(
+        X,
+        gamma,
+        lam,
+        check_positive(alpha, "alpha"),
+        check_positive(eta, "eta"),
+    )
 
 
 def perplexity(X, lam, alpha, eta, gamma=None, tol=1e-3, max_iter=100):
@@ -476,7 +605,15 @@ def perplexity(X, lam, alpha, eta, gamma=None, tol=1e-3, max_iter=100):
     alpha, eta = check_positive(alpha, "alpha"), check_positive(eta, "eta")
     if gamma is None:
         tol, max_iter = _check_e_step_options(tol, max_iter)
-        gamma = _e_step(X, lam, alpha, np.ones((X.shape[0], lam.shape[0])), tol, max_iter, sstats=False)[0]
+        gamma = _e_step(
+            X,
+            lam,
+            alpha,
+            np.ones((X.shape[0], lam.shape[0])),
+            tol,
+            max_iter,
+            sstats=False,
+        )[0]
     else:
         gamma = _check_gamma(gamma, X.shape[0], lam.shape[0])
     return float(np.exp(-_elbo(X, gamma, lam, alpha, eta) / X.data.sum()))
@@ -512,17 +649,32 @@ def _init(X, K, alpha, eta, seed, lam0):
     rng = seed if isinstance(seed, np.random.RandomState) else check_seed(seed)
     D, V = X.shape
     if lam0 is None:
-        lam = rng.gamma(100.0, 0.01, size=(K, V))  # scikit-learn's and Hoffman's initialisation
+        lam = rng.gamma(
+            100.0, 0.01, size=(K, V)
+        )  # scikit-learn's and Hoffman's initialisation
     else:
         lam = _check_lam(lam0, V, "lam0").copy()
         if lam.shape[0] != K:
-            raise ValueError(f"lam0 must have K = {K} rows, got shape {lam.shape}")
+            raise ValueError(
+                f"lam0 must have K = {K} rows, got shape {lam.shape}"
+            )
     gamma = rng.gamma(100.0, 0.01, size=(D, K))
     return X, K, alpha, eta, rng, lam, gamma
 
 
-def batch_vb(X, K, alpha, eta, seed=None, lam0=None, max_iter=100, tol=1e-6, e_step_tol=1e-3,
-             e_step_max_iter=100, warm_start=False):
+def batch_vb(
+    X,
+    K,
+    alpha,
+    eta,
+    seed=None,
+    lam0=None,
+    max_iter=100,
+    tol=1e-6,
+    e_step_tol=1e-3,
+    e_step_max_iter=100,
+    warm_start=False,
+):
     """Batch variational Bayes for LDA (variational EM over ``lam``) -- algorithm :prf:ref:`lda-batch`.
 
     Each iteration runs the E-step over all documents (eqs. :eq:`lda-phi`, :eq:`lda-gamma`), each
@@ -577,8 +729,16 @@ def batch_vb(X, K, alpha, eta, seed=None, lam0=None, max_iter=100, tol=1e-6, e_s
             if it > 1 and abs(trace[-1] - trace[-2]) <= tol * abs(trace[-2]):
                 converged = True
                 break
-    return BatchResult(lam=lam, gamma=gamma, elbo_trace=np.asarray(trace), e_step_iters=np.asarray(inner),
-                       n_iter=it, converged=converged, alpha=alpha, eta=eta)
+    return BatchResult(
+        lam=lam,
+        gamma=gamma,
+        elbo_trace=np.asarray(trace),
+        e_step_iters=np.asarray(inner),
+        n_iter=it,
+        converged=converged,
+        alpha=alpha,
+        eta=eta,
+    )
 
 
 # --------------------------------------------------------------------------- online VB
@@ -608,8 +768,22 @@ class OnlineResult:
     eta: float
 
 
-def online_vb(X, K, alpha, eta, batch_size, n_steps, kappa=0.7, tau0=10.0, seed=None, lam0=None,
-              e_step_tol=1e-3, e_step_max_iter=100, eval_every=None, warm_start=False):
+def online_vb(
+    X,
+    K,
+    alpha,
+    eta,
+    batch_size,
+    n_steps,
+    kappa=0.7,
+    tau0=10.0,
+    seed=None,
+    lam0=None,
+    e_step_tol=1e-3,
+    e_step_max_iter=100,
+    eval_every=None,
+    warm_start=False,
+):
     """Online variational Bayes for LDA (Hoffman et al. 2010): chapter 6's SVI -- algorithm :prf:ref:`lda-online`.
 
     Step ``t`` draws a minibatch ``B`` of distinct documents (:func:`vitutor.svi.minibatches`),
@@ -642,7 +816,11 @@ def online_vb(X, K, alpha, eta, batch_size, n_steps, kappa=0.7, tau0=10.0, seed=
     rho = step_sizes(n_steps, kappa, tau0)
     kappa, tau0 = float(kappa), float(tau0)
     D = X.shape[0]
-    batch_rng = np.random.default_rng(rng.randint(2**31)) if isinstance(rng, np.random.RandomState) else rng
+    batch_rng = (
+        np.random.default_rng(rng.randint(2**31))
+        if isinstance(rng, np.random.RandomState)
+        else rng
+    )
     batches = minibatches(D, batch_size, seed=batch_rng)
     e_tol, e_max = _check_e_step_options(e_step_tol, e_step_max_iter)
     if eval_every is not None:
@@ -660,11 +838,26 @@ def online_vb(X, K, alpha, eta, batch_size, n_steps, kappa=0.7, tau0=10.0, seed=
         idx = next(batches)
         if not warm_start:
             gamma[idx] = rng.gamma(100.0, 0.01, size=(idx.size, K))
-        gamma[idx], sstats, _ = _e_step(X[idx], lam, alpha, gamma[idx], e_tol, e_max)
-        lam = (1.0 - rho[t - 1]) * lam + rho[t - 1] * (eta + (D / idx.size) * sstats)
+        gamma[idx], sstats, _ = _e_step(
+            X[idx], lam, alpha, gamma[idx], e_tol, e_max
+        )
+        lam = (1.0 - rho[t - 1]) * lam + rho[t - 1] * (
+            eta + (D / idx.size) * sstats
+        )
         if eval_every is not None and t % eval_every == 0:
             evaluate(t)
     gamma = _e_step(X, lam, alpha, gamma, e_tol, e_max, sstats=False)[0]
-    return OnlineResult(lam=lam, gamma=gamma, elbo_trace=np.asarray(trace), elbo_steps=np.asarray(at, dtype=int),
-                        rho=rho, n_steps=n_steps, batch_size=int(batch_size), kappa=kappa, tau0=tau0,
-                        passes=n_steps * int(batch_size) / D, alpha=alpha, eta=eta)
+    return OnlineResult(
+        lam=lam,
+        gamma=gamma,
+        elbo_trace=np.asarray(trace),
+        elbo_steps=np.asarray(at, dtype=int),
+        rho=rho,
+        n_steps=n_steps,
+        batch_size=int(batch_size),
+        kappa=kappa,
+        tau0=tau0,
+        passes=n_steps * int(batch_size) / D,
+        alpha=alpha,
+        eta=eta,
+    )

@@ -23,7 +23,13 @@ import numpy as np
 from scipy import integrate, optimize
 from scipy.special import digamma, gammaln
 
-from ._validate import check_data, check_design, check_int, check_positive, check_targets
+from ._validate import (
+    check_data,
+    check_design,
+    check_int,
+    check_positive,
+    check_targets,
+)
 
 __all__ = [
     "LinRegPrior",
@@ -52,7 +58,9 @@ class LinRegPrior:
 
     def __post_init__(self):
         for name in ("a0", "b0", "beta"):
-            object.__setattr__(self, name, check_positive(getattr(self, name), name))
+            object.__setattr__(
+                self, name, check_positive(getattr(self, name), name)
+            )
 
 
 @dataclass(frozen=True)
@@ -77,7 +85,9 @@ def _check(Phi, t, prior):
     Phi = check_design(Phi, "Phi")
     t = check_targets(t, Phi.shape[0], "t")
     if not isinstance(prior, LinRegPrior):
-        raise TypeError(f"prior must be a LinRegPrior, got {type(prior).__name__}")
+        raise TypeError(
+            f"prior must be a LinRegPrior, got {type(prior).__name__}"
+        )
     return Phi, t
 
 
@@ -132,7 +142,9 @@ def update_q_alpha(prior, m_N, S_N):
     m_N = check_data(m_N, "m_N")
     S_N = np.asarray(S_N, dtype=float)
     if S_N.shape != (m_N.size, m_N.size):
-        raise ValueError(f"S_N must have shape {(m_N.size, m_N.size)}, got {S_N.shape}")
+        raise ValueError(
+            f"S_N must have shape {(m_N.size, m_N.size)}, got {S_N.shape}"
+        )
     return _update_q_alpha(prior.a0, prior.b0, m_N, S_N)
 
 
@@ -147,8 +159,15 @@ def elbo(Phi, t, prior, m_N, S_N, a_N, b_N):
     with ``E[log alpha] = psi(a_N) - log b_N`` and ``E[alpha] = a_N / b_N``.
     """
     Phi, t = _check(Phi, t, prior)
-    return _elbo(Phi, t, prior, np.asarray(m_N, float), np.asarray(S_N, float),
-                 check_positive(a_N, "a_N"), check_positive(b_N, "b_N"))
+    return _elbo(
+        Phi,
+        t,
+        prior,
+        np.asarray(m_N, float),
+        np.asarray(S_N, float),
+        check_positive(a_N, "a_N"),
+        check_positive(b_N, "b_N"),
+    )
 
 
 def _elbo(Phi, t, prior, m_N, S_N, a_N, b_N):
@@ -157,12 +176,20 @@ def _elbo(Phi, t, prior, m_N, S_N, a_N, b_N):
     E_alpha, E_log_alpha = a_N / b_N, digamma(a_N) - np.log(b_N)
     resid = t - Phi @ m_N
     # E||t - Phi w||^2 = ||t - Phi m||^2 + tr(Phi^T Phi S)
-    e_loglik = 0.5 * N * (np.log(beta) - _LOG_2PI) - 0.5 * beta * (resid @ resid + np.sum((Phi.T @ Phi) * S_N))
-    e_log_pw = 0.5 * M * (E_log_alpha - _LOG_2PI) - 0.5 * E_alpha * (m_N @ m_N + np.trace(S_N))
-    e_log_palpha = a0 * np.log(b0) - gammaln(a0) + (a0 - 1) * E_log_alpha - b0 * E_alpha
+    e_loglik = 0.5 * N * (np.log(beta) - _LOG_2PI) - 0.5 * beta * (
+        resid @ resid + np.sum((Phi.T @ Phi) * S_N)
+    )
+    e_log_pw = 0.5 * M * (E_log_alpha - _LOG_2PI) - 0.5 * E_alpha * (
+        m_N @ m_N + np.trace(S_N)
+    )
+    e_log_palpha = (
+        a0 * np.log(b0) - gammaln(a0) + (a0 - 1) * E_log_alpha - b0 * E_alpha
+    )
     entropy_w = 0.5 * np.linalg.slogdet(S_N)[1] + 0.5 * M * (1.0 + _LOG_2PI)
     entropy_alpha = gammaln(a_N) - (a_N - 1) * digamma(a_N) - np.log(b_N) + a_N
-    return float(e_loglik + e_log_pw + e_log_palpha + entropy_w + entropy_alpha)
+    return float(
+        e_loglik + e_log_pw + e_log_palpha + entropy_w + entropy_alpha
+    )
 
 
 def cavi(Phi, t, prior, E_alpha0=1.0, max_iter=500, tol=1e-12):
@@ -186,10 +213,20 @@ def cavi(Phi, t, prior, E_alpha0=1.0, max_iter=500, tol=1e-12):
         a_N, b_N = _update_q_alpha(prior.a0, prior.b0, m_N, S_N)
         E_alpha = a_N / b_N
         trace.append(_elbo(Phi, t, prior, m_N, S_N, a_N, b_N))
-        if len(trace) > 1 and abs(trace[-1] - trace[-2]) <= tol * abs(trace[-1]):
+        if len(trace) > 1 and abs(trace[-1] - trace[-2]) <= tol * abs(
+            trace[-1]
+        ):
             converged = True
             break
-    return LinRegResult(m_N, S_N, float(a_N), float(b_N), np.array(trace), len(trace), converged)
+    return LinRegResult(
+        m_N,
+        S_N,
+        float(a_N),
+        float(b_N),
+        np.array(trace),
+        len(trace),
+        converged,
+    )
 
 
 class _Spectrum:
@@ -205,11 +242,19 @@ class _Spectrum:
     def log_evidence_given_alpha(self, alpha, beta):
         """``log N(t | 0, beta^-1 I + alpha^-1 Phi Phi^T)`` by the matrix determinant lemma and Woodbury."""
         alpha = np.asarray(alpha, dtype=float)[..., None]
-        A = alpha + beta * self.d  # eigenvalues of the posterior precision alpha I + beta Phi^T Phi
+        A = (
+            alpha + beta * self.d
+        )  # eigenvalues of the posterior precision alpha I + beta Phi^T Phi
         quad = beta * self.tt - beta**2 * np.sum(self.proj**2 / A, axis=-1)
         logdet_A = np.sum(np.log(A), axis=-1)
         alpha = alpha[..., 0]
-        return 0.5 * (self.N * np.log(beta) + self.M * np.log(alpha) - logdet_A - quad - self.N * _LOG_2PI)
+        return 0.5 * (
+            self.N * np.log(beta)
+            + self.M * np.log(alpha)
+            - logdet_A
+            - quad
+            - self.N * _LOG_2PI
+        )
 
     def posterior_w_given_alpha(self, alpha, beta):
         """Mean and eigen-coordinates of ``p(w | t, alpha) = N(m_alpha, S_alpha)``."""
@@ -235,7 +280,13 @@ def _log_alpha_density(spec, prior):
 
     def f(u):
         alpha = np.exp(u)
-        return spec.log_evidence_given_alpha(alpha, beta) + a0 * np.log(b0) - gammaln(a0) + a0 * u - b0 * alpha
+        return (
+            spec.log_evidence_given_alpha(alpha, beta)
+            + a0 * np.log(b0)
+            - gammaln(a0)
+            + a0 * u
+            - b0 * alpha
+        )
 
     return f
 
@@ -250,9 +301,15 @@ def _mode_and_range(f):
     fu = f(u)
     top = int(np.argmax(fu))
     lo_b, hi_b = u[max(top - 1, 0)], u[min(top + 1, u.size - 1)]
-    res = optimize.minimize_scalar(lambda v: -f(v), bounds=(lo_b, hi_b), method="bounded",
-                                   options={"xatol": 1e-12})
-    u_mode, f_max = (res.x, -res.fun) if -res.fun > fu[top] else (u[top], fu[top])
+    res = optimize.minimize_scalar(
+        lambda v: -f(v),
+        bounds=(lo_b, hi_b),
+        method="bounded",
+        options={"xatol": 1e-12},
+    )
+    u_mode, f_max = (
+        (res.x, -res.fun) if -res.fun > fu[top] else (u[top], fu[top])
+    )
     below = lambda v: f(v) - (f_max - 60.0)  # noqa: E731
     left = np.flatnonzero((u < u_mode) & (fu < f_max - 60.0))
     right = np.flatnonzero((u > u_mode) & (fu < f_max - 60.0))
@@ -271,8 +328,15 @@ def log_evidence(Phi, t, prior):
     Phi, t = _check(Phi, t, prior)
     f = _log_alpha_density(_Spectrum(Phi, t), prior)
     u_mode, f_max, lo, hi = _mode_and_range(f)
-    val = integrate.quad(lambda u: np.exp(f(u) - f_max), lo, hi, points=[u_mode], epsabs=0, epsrel=1e-12,
-                         limit=200)[0]
+    val = integrate.quad(
+        lambda u: np.exp(f(u) - f_max),
+        lo,
+        hi,
+        points=[u_mode],
+        epsabs=0,
+        epsrel=1e-12,
+        limit=200,
+    )[0]
     return float(f_max + np.log(val))
 
 
@@ -284,7 +348,9 @@ def predictive(Phi_new, prior, m_N, S_N):
     mean, var : arrays of shape (N_new,)
     """
     Phi_new = check_design(Phi_new, "Phi_new", n_cols=np.size(m_N))
-    return Phi_new @ m_N, 1.0 / prior.beta + np.einsum("nj,jk,nk->n", Phi_new, S_N, Phi_new)
+    return Phi_new @ m_N, 1.0 / prior.beta + np.einsum(
+        "nj,jk,nk->n", Phi_new, S_N, Phi_new
+    )
 
 
 def exact_predictive(Phi, t, prior, Phi_new):
@@ -310,7 +376,9 @@ def exact_predictive(Phi, t, prior, Phi_new):
         m_alpha, A = spec.posterior_w_given_alpha(np.exp(u), beta)
         mean = Phi_new @ m_alpha
         var = 1.0 / beta + (Pv**2) @ (1.0 / A)
-        return np.exp(f(u) - f_max) * np.concatenate([[1.0], mean, var + mean**2])
+        return np.exp(f(u) - f_max) * np.concatenate(
+            [[1.0], mean, var + mean**2]
+        )
 
     kw = dict(epsabs=0, epsrel=1e-11, points=[u_mode])
     total = integrate.quad_vec(moments, lo, hi, **kw)[0]

@@ -28,7 +28,14 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 from scipy.special import expit, logsumexp
 
-from ._validate import check_binary_labels, check_data, check_design, check_int, check_positive, check_seed
+from ._validate import (
+    check_binary_labels,
+    check_data,
+    check_design,
+    check_int,
+    check_positive,
+    check_seed,
+)
 
 __all__ = [
     "simulate",
@@ -56,16 +63,24 @@ _LOG_2PI = float(np.log(2.0 * np.pi))
 
 def _check(X, t, prior_var):
     X = check_design(X, "X")
-    return X, check_binary_labels(t, X.shape[0], "t"), check_positive(prior_var, "prior_var")
+    return (
+        X,
+        check_binary_labels(t, X.shape[0], "t"),
+        check_positive(prior_var, "prior_var"),
+    )
 
 
 def _check_gaussian(m, S, M):
     m = check_data(m, "m")
     if m.size != M:
-        raise ValueError(f"m must have {M} entries (one per column of X), got {m.size}")
+        raise ValueError(
+            f"m must have {M} entries (one per column of X), got {m.size}"
+        )
     S = np.asarray(S, dtype=float)
     if S.shape != (M, M) or not np.all(np.isfinite(S)):
-        raise ValueError(f"S must be a finite ({M}, {M}) covariance matrix, got shape {S.shape}")
+        raise ValueError(
+            f"S must be a finite ({M}, {M}) covariance matrix, got shape {S.shape}"
+        )
     return m, S
 
 
@@ -80,7 +95,9 @@ def simulate(n, w, x_loc=0.0, x_scale=1.0, seed=None):
     n = check_int(n, "n", 1)
     w = check_data(w, "w")
     if w.size != 2:
-        raise ValueError(f"w must hold an intercept and a slope, got {w.size} entries")
+        raise ValueError(
+            f"w must hold an intercept and a slope, got {w.size} entries"
+        )
     rng = check_seed(seed)
     x = rng.normal(x_loc, check_positive(x_scale, "x_scale"), size=n)
     X = np.column_stack([np.ones(n), x])
@@ -92,7 +109,9 @@ def jj_lambda(xi):
     xi = np.abs(np.asarray(xi, dtype=float))
     small = xi < 1e-6
     safe = np.where(small, 1.0, xi)
-    return np.where(small, 0.125 - xi**2 / 96.0, np.tanh(safe / 2) / (4 * safe))
+    return np.where(
+        small, 0.125 - xi**2 / 96.0, np.tanh(safe / 2) / (4 * safe)
+    )
 
 
 def log_sigmoid_bound(a, xi):
@@ -101,7 +120,11 @@ def log_sigmoid_bound(a, xi):
     Equality holds at ``a = +-xi``.
     """
     a, xi = np.asarray(a, dtype=float), np.asarray(xi, dtype=float)
-    return -np.logaddexp(0.0, -xi) + 0.5 * (a - xi) - jj_lambda(xi) * (a**2 - xi**2)
+    return (
+        -np.logaddexp(0.0, -xi)
+        + 0.5 * (a - xi)
+        - jj_lambda(xi) * (a**2 - xi**2)
+    )
 
 
 def update_q(X, t, prior_var, xi):
@@ -121,12 +144,16 @@ def update_q(X, t, prior_var, xi):
 def _check_xi(xi, N):
     xi = check_data(xi, "xi")
     if xi.size != N:
-        raise ValueError(f"xi must have one entry per observation ({N}), got {xi.size}")
+        raise ValueError(
+            f"xi must have one entry per observation ({N}), got {xi.size}"
+        )
     return xi
 
 
 def _update_q(X, t, prior_var, xi):
-    precision = np.eye(X.shape[1]) / prior_var + 2.0 * (X.T * jj_lambda(xi)) @ X
+    precision = (
+        np.eye(X.shape[1]) / prior_var + 2.0 * (X.T * jj_lambda(xi)) @ X
+    )
     S_N = np.linalg.inv(precision)
     S_N = 0.5 * (S_N + S_N.T)
     return S_N @ (X.T @ (t - 0.5)), S_N
@@ -179,8 +206,16 @@ def bound_objective(X, t, prior_var, m, S, xi):
     mean_a = X @ m
     E_a2 = np.einsum("nj,jk,nk->n", X, S + np.outer(m, m), X)
     # log h_n = log sigma(xi) + (t_n - 1/2) a_n - xi / 2 - lambda(xi) (a_n^2 - xi^2)
-    e_log_h = -np.logaddexp(0.0, -xi) + (t - 0.5) * mean_a - 0.5 * xi - jj_lambda(xi) * (E_a2 - xi**2)
-    e_log_prior = -0.5 * M * (_LOG_2PI + np.log(prior_var)) - 0.5 * (m @ m + np.trace(S)) / prior_var
+    e_log_h = (
+        -np.logaddexp(0.0, -xi)
+        + (t - 0.5) * mean_a
+        - 0.5 * xi
+        - jj_lambda(xi) * (E_a2 - xi**2)
+    )
+    e_log_prior = (
+        -0.5 * M * (_LOG_2PI + np.log(prior_var))
+        - 0.5 * (m @ m + np.trace(S)) / prior_var
+    )
     return float(e_log_h.sum() + e_log_prior + _entropy(S))
 
 
@@ -215,7 +250,9 @@ def em(X, t, prior_var, xi0=None, max_iter=500, tol=1e-12):
         m_N, S_N = _update_q(X, t, prior_var, xi)
         xi = _update_xi(X, m_N, S_N)
         trace.append(_local_bound(X, t, prior_var, xi))
-        if len(trace) > 1 and abs(trace[-1] - trace[-2]) <= tol * abs(trace[-1]):
+        if len(trace) > 1 and abs(trace[-1] - trace[-2]) <= tol * abs(
+            trace[-1]
+        ):
             converged = True
             break
     m_N, S_N = _update_q(X, t, prior_var, xi)
@@ -225,7 +262,9 @@ def em(X, t, prior_var, xi0=None, max_iter=500, tol=1e-12):
 def _as_rows(W, M):
     W = np.asarray(W, dtype=float)
     if W.shape[-1] != M:
-        raise ValueError(f"w must have {M} entries in its last axis, got shape {W.shape}")
+        raise ValueError(
+            f"w must have {M} entries in its last axis, got shape {W.shape}"
+        )
     return W
 
 
@@ -239,7 +278,11 @@ def log_joint(W, X, t, prior_var):
     A = W @ X.T
     loglik = A @ t - np.logaddexp(0.0, A).sum(axis=-1)
     M = X.shape[1]
-    return loglik - 0.5 * np.sum(W**2, axis=-1) / prior_var - 0.5 * M * (_LOG_2PI + np.log(prior_var))
+    return (
+        loglik
+        - 0.5 * np.sum(W**2, axis=-1) / prior_var
+        - 0.5 * M * (_LOG_2PI + np.log(prior_var))
+    )
 
 
 def grad_log_joint(W, X, t, prior_var):
@@ -272,7 +315,9 @@ def laplace(X, t, prior_var, max_iter=100, tol=1e-12):
     for it in range(1, max_iter + 1):
         p = expit(X @ w)
         grad = X.T @ (t - p) - w / prior_var
-        hess = np.eye(M) / prior_var + (X.T * (p * (1 - p))) @ X  # minus the Hessian of log p(t, w)
+        hess = (
+            np.eye(M) / prior_var + (X.T * (p * (1 - p))) @ X
+        )  # minus the Hessian of log p(t, w)
         step = np.linalg.solve(hess, grad)
         w = w + step
         if np.max(np.abs(step)) <= tol * (1.0 + np.max(np.abs(w))):
@@ -280,7 +325,11 @@ def laplace(X, t, prior_var, max_iter=100, tol=1e-12):
     p = expit(X @ w)
     cov = np.linalg.inv(np.eye(M) / prior_var + (X.T * (p * (1 - p))) @ X)
     cov = 0.5 * (cov + cov.T)
-    log_ev = float(log_joint(w, X, t, prior_var) + 0.5 * M * _LOG_2PI + 0.5 * np.linalg.slogdet(cov)[1])
+    log_ev = float(
+        log_joint(w, X, t, prior_var)
+        + 0.5 * M * _LOG_2PI
+        + 0.5 * np.linalg.slogdet(cov)[1]
+    )
     return LaplaceResult(w, cov, log_ev, it)
 
 
@@ -324,7 +373,10 @@ def elbo(X, t, prior_var, m, S, n_nodes=64):
     X, t, prior_var = _check(X, t, prior_var)
     m, S = _check_gaussian(m, S, X.shape[1])
     M = X.shape[1]
-    e_log_prior = -0.5 * M * (_LOG_2PI + np.log(prior_var)) - 0.5 * (m @ m + np.trace(S)) / prior_var
+    e_log_prior = (
+        -0.5 * M * (_LOG_2PI + np.log(prior_var))
+        - 0.5 * (m @ m + np.trace(S)) / prior_var
+    )
     return expected_log_lik(X, t, m, S, n_nodes) + e_log_prior + _entropy(S)
 
 
@@ -354,8 +406,14 @@ class GridPosterior:
         W = np.stack(np.meshgrid(self.w1, self.w2, indexing="ij"), axis=-1)
         D = W - np.asarray(m, float)
         S = np.asarray(S, float)
-        log_q = -0.5 * np.einsum("...j,jk,...k->...", D, np.linalg.inv(S), D) - _LOG_2PI - 0.5 * np.linalg.slogdet(S)[1]
-        return float(np.sum(np.exp(log_q) * (log_q - self.log_post)) * self.cell_area)
+        log_q = (
+            -0.5 * np.einsum("...j,jk,...k->...", D, np.linalg.inv(S), D)
+            - _LOG_2PI
+            - 0.5 * np.linalg.slogdet(S)[1]
+        )
+        return float(
+            np.sum(np.exp(log_q) * (log_q - self.log_post)) * self.cell_area
+        )
 
 
 def grid_posterior(X, t, prior_var, n_grid=351, width=11.0):
@@ -367,12 +425,19 @@ def grid_posterior(X, t, prior_var, n_grid=351, width=11.0):
     """
     X, t, prior_var = _check(X, t, prior_var)
     if X.shape[1] != 2:
-        raise ValueError(f"grid_posterior needs X with 2 columns, got {X.shape[1]}")
+        raise ValueError(
+            f"grid_posterior needs X with 2 columns, got {X.shape[1]}"
+        )
     n_grid = check_int(n_grid, "n_grid", 3)
     width = check_positive(width, "width")
     lap = laplace(X, t, prior_var)
     sd = np.sqrt(np.diag(lap.cov))
-    w1, w2 = (np.linspace(lap.mode[k] - width * sd[k], lap.mode[k] + width * sd[k], n_grid) for k in range(2))
+    w1, w2 = (
+        np.linspace(
+            lap.mode[k] - width * sd[k], lap.mode[k] + width * sd[k], n_grid
+        )
+        for k in range(2)
+    )
     W = np.stack(np.meshgrid(w1, w2, indexing="ij"), axis=-1)
     lj = log_joint(W, X, t, prior_var)
     area = (w1[1] - w1[0]) * (w2[1] - w2[0])

@@ -106,7 +106,9 @@ def _per_axis(value, name, shape):
         items = list(value)
     except TypeError:
         kind = type(value).__name__
-        raise TypeError(f"{name} must be a sequence of one vector per axis, got {kind}") from None
+        raise TypeError(
+            f"{name} must be a sequence of one vector per axis, got {kind}"
+        ) from None
     if len(items) != len(shape):
         raise ValueError(
             f"{name} must hold one vector per axis of log_joint ({len(shape)} axes), got {len(items)}"
@@ -116,7 +118,9 @@ def _per_axis(value, name, shape):
 
 def _check_length(f, name, n_j, j):
     if f.shape != (n_j,):
-        raise ValueError(f"{name} must have shape ({n_j},) to match axis {j} of log_joint, got {f.shape}")
+        raise ValueError(
+            f"{name} must have shape ({n_j},) to match axis {j} of log_joint, got {f.shape}"
+        )
 
 
 def _check_factors(log_q, shape, name="log_q"):
@@ -190,12 +194,16 @@ def log_product(log_q):
     numpy.ndarray
         ``log q(z) = sum_j log q_j(z_j)``, of shape ``(len(log_q[0]), len(log_q[1]), ...)``.
     """
-    factors = [check_log_distribution(f, f"log_q[{j}]") for j, f in enumerate(log_q)]
+    factors = [
+        check_log_distribution(f, f"log_q[{j}]") for j, f in enumerate(log_q)
+    ]
     if not factors:
         raise ValueError("log_q must hold at least one factor")
     for j, f in enumerate(factors):
         if f.ndim != 1:
-            raise ValueError(f"log_q[{j}] must be a 1-D vector, got shape {f.shape}")
+            raise ValueError(
+                f"log_q[{j}] must be a 1-D vector, got shape {f.shape}"
+            )
     table = factors[0]
     for f in factors[1:]:
         table = np.add.outer(table, f)
@@ -262,7 +270,9 @@ def update_factor(log_joint, log_q, j):
     log_q = _check_factors(log_q, log_joint.shape)
     j = check_int(j, "j", 0)
     if j >= log_joint.ndim:
-        raise ValueError(f"j must be < log_joint.ndim = {log_joint.ndim}, got {j}")
+        raise ValueError(
+            f"j must be < log_joint.ndim = {log_joint.ndim}, got {j}"
+        )
     finite, mask = _split(log_joint)
     new = _update(finite, mask, [np.exp(f) for f in log_q], j)
     if new is None:
@@ -278,19 +288,31 @@ def _check_order(order, D):
         return list(range(D))
     order = [check_int(k, "order", 0) for k in order]
     if sorted(order) != list(range(D)):
-        raise ValueError(f"order must be a permutation of range({D}), got {order}")
+        raise ValueError(
+            f"order must be a permutation of range({D}), got {order}"
+        )
     return order
 
 
 def _random_init(log_joint, rng):
     """Flat-Dirichlet factors, or point masses at a random supported cell when ``p`` has zeros."""
     if np.all(np.isfinite(log_joint)):
-        return [discrete.log_probs(rng.dirichlet(np.ones(n_j)), "init") for n_j in log_joint.shape]
-    cell = np.unravel_index(rng.choice(np.flatnonzero(np.isfinite(log_joint))), log_joint.shape)
-    return [np.where(np.arange(n_j) == c, 0.0, -np.inf) for n_j, c in zip(log_joint.shape, cell)]
+        return [
+            discrete.log_probs(rng.dirichlet(np.ones(n_j)), "init")
+            for n_j in log_joint.shape
+        ]
+    cell = np.unravel_index(
+        rng.choice(np.flatnonzero(np.isfinite(log_joint))), log_joint.shape
+    )
+    return [
+        np.where(np.arange(n_j) == c, 0.0, -np.inf)
+        for n_j, c in zip(log_joint.shape, cell)
+    ]
 
 
-def cavi(log_joint, init=None, seed=None, max_iter=1000, tol=1e-10, order=None):
+def cavi(
+    log_joint, init=None, seed=None, max_iter=1000, tol=1e-10, order=None
+):
     """Coordinate ascent variational inference on a discrete joint table -- algorithm :prf:ref:`mf-cavi`, chapter 3.
 
     Each sweep replaces every factor in turn by its exact coordinate maximiser, eq. :eq:`mf-update`;
@@ -333,7 +355,11 @@ def cavi(log_joint, init=None, seed=None, max_iter=1000, tol=1e-10, order=None):
     max_iter = check_int(max_iter, "max_iter", 1)
     tol = check_nonnegative(tol, "tol")
     order = _check_order(order, log_joint.ndim)
-    log_q = _random_init(log_joint, check_seed(seed)) if init is None else _check_init(init, log_joint.shape)
+    log_q = (
+        _random_init(log_joint, check_seed(seed))
+        if init is None
+        else _check_init(init, log_joint.shape)
+    )
 
     finite, mask = _split(log_joint)
     q = [np.exp(f) for f in log_q]
@@ -354,9 +380,17 @@ def cavi(log_joint, init=None, seed=None, max_iter=1000, tol=1e-10, order=None):
             log_q[j], q[j] = new, np.exp(new)
             trace.append(_elbo(finite, mask, q))
         current = trace[-1]
-        converged = bool(np.isfinite(previous) and abs(current - previous) <= tol * max(1.0, abs(current)))
+        converged = bool(
+            np.isfinite(previous)
+            and abs(current - previous) <= tol * max(1.0, abs(current))
+        )
         previous = current
-    return CaviResult(log_q=tuple(log_q), elbo_trace=np.array(trace), n_iter=n_iter, converged=converged)
+    return CaviResult(
+        log_q=tuple(log_q),
+        elbo_trace=np.array(trace),
+        n_iter=n_iter,
+        converged=converged,
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -367,16 +401,25 @@ def cavi(log_joint, init=None, seed=None, max_iter=1000, tol=1e-10, order=None):
 def _check_gaussian(mean, precision):
     mean = as_float_array(mean, "mean")
     if mean.ndim != 1 or mean.size == 0:
-        raise ValueError(f"mean must be a non-empty 1-D vector, got shape {mean.shape}")
+        raise ValueError(
+            f"mean must be a non-empty 1-D vector, got shape {mean.shape}"
+        )
     if not np.all(np.isfinite(mean)):
         raise ValueError("mean must not contain NaN or inf")
     precision = as_float_array(precision, "precision")
     d = mean.size
     if precision.shape != (d, d):
-        raise ValueError(f"precision must have shape ({d}, {d}) to match mean, got {precision.shape}")
+        raise ValueError(
+            f"precision must have shape ({d}, {d}) to match mean, got {precision.shape}"
+        )
     if not np.all(np.isfinite(precision)):
         raise ValueError("precision must not contain NaN or inf")
-    if not np.allclose(precision, precision.T, rtol=1e-12, atol=1e-12 * np.abs(precision).max()):
+    if not np.allclose(
+        precision,
+        precision.T,
+        rtol=1e-12,
+        atol=1e-12 * np.abs(precision).max(),
+    ):
         raise ValueError("precision must be symmetric")
     try:
         np.linalg.cholesky(precision)
@@ -390,7 +433,11 @@ def _gaussian_kl(m, s2, mean, precision):
     diff = m - mean
     log_det = np.linalg.slogdet(precision)[1]
     return 0.5 * float(
-        np.sum(np.diag(precision) * s2) + diff @ precision @ diff - m.size - log_det - np.sum(np.log(s2))
+        np.sum(np.diag(precision) * s2)
+        + diff @ precision @ diff
+        - m.size
+        - log_det
+        - np.sum(np.log(s2))
     )
 
 
@@ -417,7 +464,9 @@ def gaussian_kl(m, s2, mean, precision):
     s2 = as_float_array(s2, "s2")
     for name, v in (("m", m), ("s2", s2)):
         if v.shape != mean.shape:
-            raise ValueError(f"{name} must have shape {mean.shape}, got {v.shape}")
+            raise ValueError(
+                f"{name} must have shape {mean.shape}, got {v.shape}"
+            )
         if not np.all(np.isfinite(v)):
             raise ValueError(f"{name} must not contain NaN or inf")
     if np.any(s2 <= 0):
@@ -477,5 +526,13 @@ def gaussian_meanfield(mean, precision, init=None, max_iter=10_000, tol=1e-12):
             off = precision[j] @ (m - mean) - lam_diag[j] * (m[j] - mean[j])
             m[j] = mean[j] - off / lam_diag[j]
             trace.append(-_gaussian_kl(m, s2, mean, precision))
-        converged = bool(np.max(np.abs(m - start)) <= tol * (1.0 + np.max(np.abs(m))))
-    return GaussianMeanField(m=m, s2=s2, elbo_trace=np.array(trace), n_iter=n_iter, converged=converged)
+        converged = bool(
+            np.max(np.abs(m - start)) <= tol * (1.0 + np.max(np.abs(m)))
+        )
+    return GaussianMeanField(
+        m=m,
+        s2=s2,
+        elbo_trace=np.array(trace),
+        n_iter=n_iter,
+        converged=converged,
+    )

@@ -29,7 +29,13 @@ import numpy as np
 from scipy import stats
 from scipy.special import digamma, gammaln
 
-from ._validate import check_data, check_int, check_nonnegative, check_positive, check_real
+from ._validate import (
+    check_data,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    check_real,
+)
 from .expfam import Gamma, Gaussian
 from .svi import Factor, MeanFieldModel
 
@@ -69,7 +75,9 @@ class NormalGammaPrior:
     def __post_init__(self):
         object.__setattr__(self, "mu0", check_real(self.mu0, "mu0"))
         for name in ("lam0", "a0", "b0"):
-            object.__setattr__(self, name, check_nonnegative(getattr(self, name), name))
+            object.__setattr__(
+                self, name, check_nonnegative(getattr(self, name), name)
+            )
 
     @property
     def is_proper(self):
@@ -103,9 +111,9 @@ class NormalGammaPosterior:
         """``log p(mu, tau | x)``, broadcasting over ``mu`` and ``tau`` (``tau > 0``)."""
         mu = np.asarray(mu, dtype=float)
         tau = np.asarray(tau, dtype=float)
-        return stats.norm.logpdf(mu, self.m_N, 1.0 / np.sqrt(self.kappa_N * tau)) + stats.gamma.logpdf(
-            tau, self.alpha_N, scale=1.0 / self.beta_N
-        )
+        return stats.norm.logpdf(
+            mu, self.m_N, 1.0 / np.sqrt(self.kappa_N * tau)
+        ) + stats.gamma.logpdf(tau, self.alpha_N, scale=1.0 / self.beta_N)
 
     @property
     def mean_mu(self):
@@ -150,7 +158,9 @@ class CaviResult:
 
 def _check_prior(prior):
     if not isinstance(prior, NormalGammaPrior):
-        raise TypeError(f"prior must be a NormalGammaPrior, got {type(prior).__name__}")
+        raise TypeError(
+            f"prior must be a NormalGammaPrior, got {type(prior).__name__}"
+        )
     return prior
 
 
@@ -195,13 +205,19 @@ def _posterior(st, prior):
     m_N = (prior.lam0 * prior.mu0 + st.n * st.xbar) / kappa_N
     alpha_N = prior.a0 + 0.5 * st.n
     # beta_N = b0 + ss/2 + lam0 n (xbar - mu0)^2 / (2 (lam0 + n))
-    beta_N = prior.b0 + 0.5 * st.ss + 0.5 * prior.lam0 * st.n * (st.xbar - prior.mu0) ** 2 / kappa_N
+    beta_N = (
+        prior.b0
+        + 0.5 * st.ss
+        + 0.5 * prior.lam0 * st.n * (st.xbar - prior.mu0) ** 2 / kappa_N
+    )
     if not beta_N > 0:
         raise ValueError(
             "x: with b0 = 0 the data must not all be equal (sum of squared deviations is 0, "
             "so the posterior over tau is improper); use b0 > 0 or at least two distinct observations"
         )
-    return NormalGammaPosterior(m_N=m_N, kappa_N=kappa_N, alpha_N=alpha_N, beta_N=beta_N)
+    return NormalGammaPosterior(
+        m_N=m_N, kappa_N=kappa_N, alpha_N=alpha_N, beta_N=beta_N
+    )
 
 
 def exact_posterior(x, prior):
@@ -255,7 +271,9 @@ def log_evidence(x, prior):
     prior = _check_prior(prior)
     for name in ("lam0", "a0", "b0"):
         if getattr(prior, name) == 0:
-            raise ValueError(f"{name} must be > 0 for log_evidence: an improper prior has no evidence")
+            raise ValueError(
+                f"{name} must be > 0 for log_evidence: an improper prior has no evidence"
+            )
     st = _stats(x)
     post = _posterior(st, prior)
     return float(
@@ -318,7 +336,12 @@ def update_q_tau(x, prior, mu_N, lam_N):
     (a_N, b_N) : tuple of float
     """
     prior = _check_prior(prior)
-    return _q_tau(_stats(x), prior, check_real(mu_N, "mu_N"), check_positive(lam_N, "lam_N"))
+    return _q_tau(
+        _stats(x),
+        prior,
+        check_real(mu_N, "mu_N"),
+        check_positive(lam_N, "lam_N"),
+    )
 
 
 def _elbo(st, prior, mu_N, lam_N, a_N, b_N):
@@ -336,7 +359,9 @@ def _elbo(st, prior, mu_N, lam_N, a_N, b_N):
     prior_tau = (prior.a0 - 1.0) * E_log_tau - prior.b0 * E_tau
     if prior.a0 > 0 and prior.b0 > 0:
         prior_tau += prior.a0 * np.log(prior.b0) - gammaln(prior.a0)
-    entropy = stats.norm.entropy(scale=1.0 / np.sqrt(lam_N)) + stats.gamma.entropy(a_N, scale=1.0 / b_N)
+    entropy = stats.norm.entropy(
+        scale=1.0 / np.sqrt(lam_N)
+    ) + stats.gamma.entropy(a_N, scale=1.0 / b_N)
     return float(lik + prior_mu + prior_tau + entropy)
 
 
@@ -443,7 +468,9 @@ def cavi(x, prior, E_tau0=1.0, tol=1e-10, max_iter=1000):
     tol = check_nonnegative(tol, "tol")
     max_iter = check_int(max_iter, "max_iter", 1)
     st = _stats(x)
-    _posterior(st, prior)  # refuses data that leave the posterior (and the fixed point) improper
+    _posterior(
+        st, prior
+    )  # refuses data that leave the posterior (and the fixed point) improper
     trace = []
     converged = False
     for _ in range(max_iter):
@@ -501,11 +528,18 @@ def mean_field_form(x, prior):
 
     def eta_mu(means):
         E_tau = means["tau"][1]
-        return E_tau * np.array([prior.lam0 * prior.mu0 + n * st.xbar, -0.5 * (prior.lam0 + n)])
+        return E_tau * np.array(
+            [prior.lam0 * prior.mu0 + n * st.xbar, -0.5 * (prior.lam0 + n)]
+        )
 
     def eta_tau(means):
         data, pri = e_sq(*means["mu"])
-        return np.array([prior.a0 - 1.0 + 0.5 * (n + 1), -(prior.b0 + 0.5 * (data + prior.lam0 * pri))])
+        return np.array(
+            [
+                prior.a0 - 1.0 + 0.5 * (n + 1),
+                -(prior.b0 + 0.5 * (data + prior.lam0 * pri)),
+            ]
+        )
 
     def expected_log_joint(means):
         E_log_tau, E_tau = means["tau"]
@@ -520,6 +554,9 @@ def mean_field_form(x, prior):
         return float(out)
 
     return MeanFieldModel(
-        factors=(Factor("mu", Gaussian, eta_mu), Factor("tau", Gamma, eta_tau)),
+        factors=(
+            Factor("mu", Gaussian, eta_mu),
+            Factor("tau", Gamma, eta_tau),
+        ),
         expected_log_joint=expected_log_joint,
     )

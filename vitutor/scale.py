@@ -47,22 +47,37 @@ __all__ = [
 
 def _check_client(client):
     if not isinstance(client, Client):
-        raise TypeError(f"client must be a distributed.Client, got {type(client).__name__}")
+        raise TypeError(
+            f"client must be a distributed.Client, got {type(client).__name__}"
+        )
     if client.status != "running":
-        raise ValueError(f"client must be connected to a running scheduler; its status is {client.status!r}")
+        raise ValueError(
+            f"client must be connected to a running scheduler; its status is {client.status!r}"
+        )
     return client
 
 
 def _check_array(x):
     if not isinstance(x, da.Array):
-        raise TypeError(f"x must be a dask.array.Array, got {type(x).__name__}")
+        raise TypeError(
+            f"x must be a dask.array.Array, got {type(x).__name__}"
+        )
     if x.ndim < 1 or x.shape[0] < 1:
-        raise ValueError(f"x must have a non-empty first axis of data points, got shape {x.shape}")
+        raise ValueError(
+            f"x must have a non-empty first axis of data points, got shape {x.shape}"
+        )
     if any(np.isnan(s) for s in x.shape):
-        raise ValueError("x must have known chunk sizes (call x.compute_chunk_sizes())")
+        raise ValueError(
+            "x must have known chunk sizes (call x.compute_chunk_sizes())"
+        )
     if any(len(c) != 1 for c in x.chunks[1:]):
-        raise ValueError(f"x must be chunked along its first axis (data points) only, got chunks {x.chunks}")
-    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
+        raise ValueError(
+            f"x must be chunked along its first axis (data points) only, got chunks {x.chunks}"
+        )
+    if not (
+        np.issubdtype(x.dtype, np.floating)
+        or np.issubdtype(x.dtype, np.integer)
+    ):
         raise TypeError(f"x must hold real numbers, got dtype {x.dtype}")
     return x
 
@@ -96,8 +111,11 @@ def from_npy(path, chunk_size):
     del header
     starts = range(0, n, chunk_size)
     parts = [
-        da.from_delayed(dask.delayed(_read_rows)(path, a, min(a + chunk_size, n)),
-                        shape=(min(a + chunk_size, n) - a,) + shape, dtype=dtype)
+        da.from_delayed(
+            dask.delayed(_read_rows)(path, a, min(a + chunk_size, n)),
+            shape=(min(a + chunk_size, n) - a,) + shape,
+            dtype=dtype,
+        )
         for a in starts
     ]
     return da.concatenate(parts, axis=0)
@@ -139,7 +157,9 @@ def simulate_mixture(n, K, prior_var, chunk_size, seed=0):
     mu = np.random.default_rng(seed).normal(0.0, np.sqrt(prior_var), size=K)
     rng = da.random.default_rng(seed)
     c = rng.integers(0, K, size=n, chunks=chunk_size)
-    x = da.map_blocks(np.take, mu, c, dtype=float) + rng.standard_normal(n, chunks=chunk_size)
+    x = da.map_blocks(np.take, mu, c, dtype=float) + rng.standard_normal(
+        n, chunks=chunk_size
+    )
     return x, mu
 
 
@@ -165,14 +185,22 @@ def check_finite(client, x):
     client = _check_client(client)
     x = _check_array(x)
     flat = x.reshape(x.shape[0], -1) if x.ndim > 1 else x
-    flags = client.compute(flat.map_blocks(_chunk_flags, chunks=(1,), drop_axis=list(range(1, flat.ndim)),
-                                           dtype=bool)).result()
+    flags = client.compute(
+        flat.map_blocks(
+            _chunk_flags,
+            chunks=(1,),
+            drop_axis=list(range(1, flat.ndim)),
+            dtype=bool,
+        )
+    ).result()
     bad = np.flatnonzero(~flags)
     if bad.size:
         j = int(bad[0])
         off = _offsets(x)
-        raise ValueError(f"x: chunk {j} (rows {off[j]}..{off[j + 1] - 1}) contains NaN or inf; "
-                         f"{bad.size} of {flags.size} chunks do")
+        raise ValueError(
+            f"x: chunk {j} (rows {off[j]}..{off[j + 1] - 1}) contains NaN or inf; "
+            f"{bad.size} of {flags.size} chunks do"
+        )
 
 
 def _block_sums(block, local_step, mean_T, rows=None):
@@ -189,11 +217,20 @@ def _sum_parts(*parts):
 def _map_reduce(client, model, x, mean_T, rows_by_chunk=None):
     blocks = x.to_delayed().ravel()
     if rows_by_chunk is None:
-        parts = [dask.delayed(_block_sums, pure=False)(b, model.local_step, mean_T) for b in blocks]
+        parts = [
+            dask.delayed(_block_sums, pure=False)(b, model.local_step, mean_T)
+            for b in blocks
+        ]
     else:
-        parts = [dask.delayed(_block_sums, pure=False)(blocks[j], model.local_step, mean_T, rows)
-                 for j, rows in rows_by_chunk]
-    total = client.compute(dask.delayed(_sum_parts, pure=False)(*parts)).result()
+        parts = [
+            dask.delayed(_block_sums, pure=False)(
+                blocks[j], model.local_step, mean_T, rows
+            )
+            for j, rows in rows_by_chunk
+        ]
+    total = client.compute(
+        dask.delayed(_sum_parts, pure=False)(*parts)
+    ).result()
     return total[:-1].reshape(model.alpha.shape), float(total[-1])
 
 
@@ -225,7 +262,9 @@ def local_sums(client, model, x, lam):
 
 def _check_model(model):
     if not isinstance(model, ConjugateModel):
-        raise TypeError(f"model must be a vitutor.svi.ConjugateModel, got {type(model).__name__}")
+        raise TypeError(
+            f"model must be a vitutor.svi.ConjugateModel, got {type(model).__name__}"
+        )
     return model
 
 
@@ -241,7 +280,16 @@ class CaviResult:
     converged: bool
 
 
-def cavi(client, model, x, init_lam, max_iter=1000, tol=1e-10, check=True, callback=None):
+def cavi(
+    client,
+    model,
+    x,
+    init_lam,
+    max_iter=1000,
+    tol=1e-10,
+    check=True,
+    callback=None,
+):
     """CAVI over a Dask array: one map-reduce per iteration -- eqs. :eq:`ef-global-update`, :eq:`scale-map-reduce`.
 
     A first pass at ``init_lam`` gives the local optima and ``lam_1 = alpha + sum_i E[t_i]``; then
@@ -285,7 +333,9 @@ def cavi(client, model, x, init_lam, max_iter=1000, tol=1e-10, check=True, callb
     converged = False
     for t in range(1, max_iter + 1):
         lam = model.alpha + stats
-        stats, local = _map_reduce(client, model, x, model.family(lam).mean_T())
+        stats, local = _map_reduce(
+            client, model, x, model.family(lam).mean_T()
+        )
         trace.append(_elbo_of(model, lam, local))
         if callback is not None:
             callback(t, lam)
@@ -295,11 +345,29 @@ def cavi(client, model, x, init_lam, max_iter=1000, tol=1e-10, check=True, callb
     q = model.family(lam)
     elbo_trace = np.asarray(trace)
     elbo_trace.setflags(write=False)
-    return CaviResult(lam=q.eta, q=q, elbo_trace=elbo_trace, n_iter=len(trace), converged=converged)
+    return CaviResult(
+        lam=q.eta,
+        q=q,
+        elbo_trace=elbo_trace,
+        n_iter=len(trace),
+        converged=converged,
+    )
 
 
-def svi(client, model, x, init_lam, n_steps, batch_size, kappa=0.7, tau0=1.0, seed=None, eval_every=None,
-        check=True, callback=None):
+def svi(
+    client,
+    model,
+    x,
+    init_lam,
+    n_steps,
+    batch_size,
+    kappa=0.7,
+    tau0=1.0,
+    seed=None,
+    eval_every=None,
+    check=True,
+    callback=None,
+):
     """Stochastic VI over a Dask array -- algorithm :prf:ref:`ef-svi`.
 
     The minibatches are those of :func:`vitutor.svi.minibatches` with the same ``seed`` (distinct
@@ -333,8 +401,9 @@ def svi(client, model, x, init_lam, n_steps, batch_size, kappa=0.7, tau0=1.0, se
     model = _check_model(model)
     x = _check_array(x)
     n = x.shape[0]
-    lam, rho, batch_size, eval_every = _svi_arguments(model, n, init_lam, n_steps, batch_size, kappa, tau0,
-                                                      eval_every)
+    lam, rho, batch_size, eval_every = _svi_arguments(
+        model, n, init_lam, n_steps, batch_size, kappa, tau0, eval_every
+    )
     n_steps = rho.size
     if check:
         check_finite(client, x)
@@ -343,14 +412,23 @@ def svi(client, model, x, init_lam, n_steps, batch_size, kappa=0.7, tau0=1.0, se
     scale = n / batch_size
 
     def full_elbo(lam):
-        return _elbo_of(model, lam, _map_reduce(client, model, x, model.family(lam).mean_T())[1])
+        return _elbo_of(
+            model,
+            lam,
+            _map_reduce(client, model, x, model.family(lam).mean_T())[1],
+        )
 
     trace, at = ([], []) if eval_every is None else ([full_elbo(lam)], [0])
     for t in range(1, n_steps + 1):
         idx = next(batches)
         chunk_of = np.searchsorted(offsets, idx, side="right") - 1
-        rows_by_chunk = [(int(j), idx[chunk_of == j] - offsets[j]) for j in np.unique(chunk_of)]
-        stats, _ = _map_reduce(client, model, x, model.family(lam).mean_T(), rows_by_chunk)
+        rows_by_chunk = [
+            (int(j), idx[chunk_of == j] - offsets[j])
+            for j in np.unique(chunk_of)
+        ]
+        stats, _ = _map_reduce(
+            client, model, x, model.family(lam).mean_T(), rows_by_chunk
+        )
         lam = _natural_step(model, lam, stats, scale, rho[t - 1])
         if callback is not None:
             callback(t, lam)

@@ -24,13 +24,19 @@ This module is generic: it imports no model module; the models offer their forms
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Callable, Mapping
 
 import numpy as np
 
-from ._validate import as_float_array, check_data, check_int, check_nonnegative, check_seed
+from ._validate import (
+    as_float_array,
+    check_data,
+    check_int,
+    check_nonnegative,
+    check_seed,
+)
 from .expfam import ExponentialFamily
 
 __all__ = [
@@ -109,15 +115,21 @@ class CaviResult:
 
 def _check_q(model, q, name="q"):
     if not isinstance(model, MeanFieldModel):
-        raise TypeError(f"model must be a MeanFieldModel, got {type(model).__name__}")
+        raise TypeError(
+            f"model must be a MeanFieldModel, got {type(model).__name__}"
+        )
     if not isinstance(q, Mapping):
-        raise TypeError(f"{name} must be a mapping from factor names to distributions")
+        raise TypeError(
+            f"{name} must be a mapping from factor names to distributions"
+        )
     out = {}
     for f in model.factors:
         if f.name not in q:
             raise ValueError(f"{name} has no entry for factor {f.name!r}")
         if not isinstance(q[f.name], f.family):
-            raise TypeError(f"{name}[{f.name!r}] must be a {f.family.__name__}, got {type(q[f.name]).__name__}")
+            raise TypeError(
+                f"{name}[{f.name!r}] must be a {f.family.__name__}, got {type(q[f.name]).__name__}"
+            )
         out[f.name] = q[f.name]
     return out
 
@@ -184,12 +196,21 @@ def cavi(model, init, max_iter=1000, tol=1e-10):
             q[f.name] = f.family(f.natural_parameter(means))
             means[f.name] = q[f.name].mean_T()
         trace.append(_elbo(model, q))
-        if tol is not None and len(trace) > 1 and trace[-1] - trace[-2] <= tol * abs(trace[-1]):
+        if (
+            tol is not None
+            and len(trace) > 1
+            and trace[-1] - trace[-2] <= tol * abs(trace[-1])
+        ):
             converged = True
             break
     elbo_trace = np.asarray(trace)
     elbo_trace.setflags(write=False)
-    return CaviResult(q=MappingProxyType(q), elbo_trace=elbo_trace, n_iter=len(trace), converged=converged)
+    return CaviResult(
+        q=MappingProxyType(q),
+        elbo_trace=elbo_trace,
+        n_iter=len(trace),
+        converged=converged,
+    )
 
 
 @dataclass(frozen=True)
@@ -215,7 +236,10 @@ class ConjugateModel:
     local_step: Callable
 
     def __post_init__(self):
-        if not (isinstance(self.family, type) and issubclass(self.family, ExponentialFamily)):
+        if not (
+            isinstance(self.family, type)
+            and issubclass(self.family, ExponentialFamily)
+        ):
             raise TypeError("family must be an ExponentialFamily subclass")
         prior = self.family(self.alpha)  # validates the domain
         object.__setattr__(self, "alpha", prior.eta)
@@ -223,7 +247,9 @@ class ConjugateModel:
 
 def _check_conjugate(model):
     if not isinstance(model, ConjugateModel):
-        raise TypeError(f"model must be a ConjugateModel, got {type(model).__name__}")
+        raise TypeError(
+            f"model must be a ConjugateModel, got {type(model).__name__}"
+        )
     return model
 
 
@@ -232,11 +258,15 @@ def _check_lam(model, lam, name="lam"):
         lam = lam.eta
     arr = as_float_array(lam, name)
     if arr.shape != model.alpha.shape:
-        raise ValueError(f"{name} must have the shape of alpha {model.alpha.shape}, got {arr.shape}")
+        raise ValueError(
+            f"{name} must have the shape of alpha {model.alpha.shape}, got {arr.shape}"
+        )
     try:
         return model.family(arr).eta
     except ValueError as err:
-        raise ValueError(f"{name} is outside the domain of {model.family.__name__}: {err}") from None
+        raise ValueError(
+            f"{name} is outside the domain of {model.family.__name__}: {err}"
+        ) from None
 
 
 def global_step(model, x, lam):
@@ -266,7 +296,9 @@ def global_step(model, x, lam):
 
 def _elbo_of(model, lam, local):
     # eq. (ef-collapsed): the data part (summed local terms) minus KL(q(beta | lam) || p(beta | alpha))
-    return float(local) - float(np.sum(model.family(lam).kl(model.family(model.alpha))))
+    return float(local) - float(
+        np.sum(model.family(lam).kl(model.family(model.alpha)))
+    )
 
 
 def _natural_step(model, lam, stats, scale, rho):
@@ -304,16 +336,22 @@ def collapsed_elbo(model, x, lam):
 def _check_x(x):
     arr = as_float_array(x, "x")
     if arr.ndim < 1:
-        raise ValueError(f"x must have a first axis of data points, got shape {arr.shape}")
+        raise ValueError(
+            f"x must have a first axis of data points, got shape {arr.shape}"
+        )
     return check_data(arr, "x", ndim=arr.ndim)
 
 
 def _check_kappa(kappa):
     if isinstance(kappa, bool) or not isinstance(kappa, numbers.Real):
-        raise TypeError(f"kappa must be a real number, got {type(kappa).__name__}")
+        raise TypeError(
+            f"kappa must be a real number, got {type(kappa).__name__}"
+        )
     kappa = float(kappa)
     if not (0.5 < kappa <= 1.0):
-        raise ValueError(f"kappa must lie in (0.5, 1] (Robbins-Monro conditions), got {kappa}")
+        raise ValueError(
+            f"kappa must lie in (0.5, 1] (Robbins-Monro conditions), got {kappa}"
+        )
     return kappa
 
 
@@ -398,7 +436,17 @@ class SviResult:
     passes: float
 
 
-def svi(model, x, init_lam, n_steps, batch_size, kappa=0.7, tau0=1.0, seed=None, eval_every=None):
+def svi(
+    model,
+    x,
+    init_lam,
+    n_steps,
+    batch_size,
+    kappa=0.7,
+    tau0=1.0,
+    seed=None,
+    eval_every=None,
+):
     """Stochastic variational inference -- algorithm :prf:ref:`ef-svi`, chapter 6.
 
     Step ``t`` draws a minibatch ``B`` (:func:`minibatches`), sets its local factors to their
@@ -433,12 +481,17 @@ def svi(model, x, init_lam, n_steps, batch_size, kappa=0.7, tau0=1.0, seed=None,
     model = _check_conjugate(model)
     x = _check_x(x)
     n = x.shape[0]
-    lam, rho, batch_size, eval_every = _svi_arguments(model, n, init_lam, n_steps, batch_size, kappa, tau0,
-                                                      eval_every)
+    lam, rho, batch_size, eval_every = _svi_arguments(
+        model, n, init_lam, n_steps, batch_size, kappa, tau0, eval_every
+    )
     n_steps = rho.size
     batches = minibatches(n, batch_size, seed)
     scale = n / batch_size
-    trace, at = ([], []) if eval_every is None else ([_collapsed_elbo(model, x, lam)], [0])
+    trace, at = (
+        ([], [])
+        if eval_every is None
+        else ([_collapsed_elbo(model, x, lam)], [0])
+    )
     for t in range(1, n_steps + 1):
         idx = next(batches)
         xb = x if batch_size == n else x[idx]
@@ -450,7 +503,9 @@ def svi(model, x, init_lam, n_steps, batch_size, kappa=0.7, tau0=1.0, seed=None,
     return _svi_result(model, lam, trace, at, rho, batch_size, kappa, tau0, n)
 
 
-def _svi_arguments(model, n, init_lam, n_steps, batch_size, kappa, tau0, eval_every):
+def _svi_arguments(
+    model, n, init_lam, n_steps, batch_size, kappa, tau0, eval_every
+):
     """Validated ``(lam, rho, batch_size, eval_every)`` for an SVI run over ``n`` data points."""
     lam = _check_lam(model, init_lam, "init_lam").copy()
     rho = step_sizes(n_steps, kappa, tau0)

@@ -19,10 +19,26 @@ import scipy.sparse as sp
 
 from ._validate import check_int
 
-__all__ = ["SUBMODULES", "tokenize", "TextCorpus", "document_term_matrix", "scipy_docstrings"]
+__all__ = [
+    "SUBMODULES",
+    "tokenize",
+    "TextCorpus",
+    "document_term_matrix",
+    "scipy_docstrings",
+]
 
 #: The SciPy submodules whose functions make the documents (the labels).
-SUBMODULES = ("integrate", "interpolate", "linalg", "ndimage", "optimize", "signal", "sparse", "special", "stats")
+SUBMODULES = (
+    "integrate",
+    "interpolate",
+    "linalg",
+    "ndimage",
+    "optimize",
+    "signal",
+    "sparse",
+    "special",
+    "stats",
+)
 
 _WORD = re.compile(r"[a-z]{3,}")
 _EXAMPLES = re.compile(r"^\s*Examples\s*\n\s*-{3,}", re.M)
@@ -72,12 +88,17 @@ def document_term_matrix(token_lists, min_df=5, max_df=0.25):
         ids = [column[w] for w in tokens if w in column]
         rows.extend([i] * len(ids))
         cols.extend(ids)
-    X = sp.csr_matrix((np.ones(len(rows), dtype=np.int64), (rows, cols)), shape=(len(token_lists), len(vocabulary)))
+    X = sp.csr_matrix(
+        (np.ones(len(rows), dtype=np.int64), (rows, cols)),
+        shape=(len(token_lists), len(vocabulary)),
+    )
     X.sum_duplicates()
     return X, tuple(vocabulary)
 
 
-def scipy_docstrings(submodules=SUBMODULES, min_df=5, max_df=0.25, min_tokens=20):
+def scipy_docstrings(
+    submodules=SUBMODULES, min_df=5, max_df=0.25, min_tokens=20
+):
     """The docstrings of the public functions and ufuncs of ``scipy.<submodule>``, one document each.
 
     A function is public when its name is in the submodule's ``__all__``; a docstring met twice
@@ -95,13 +116,24 @@ def scipy_docstrings(submodules=SUBMODULES, min_df=5, max_df=0.25, min_tokens=20
         for name in sorted(getattr(module, "__all__", [])):
             obj = getattr(module, name, None)
             doc = getattr(obj, "__doc__", None)
-            if not (inspect.isfunction(obj) or isinstance(obj, np.ufunc)) or not doc or doc in seen:
+            if (
+                not (inspect.isfunction(obj) or isinstance(obj, np.ufunc))
+                or not doc
+                or doc in seen
+            ):
                 continue
             seen.add(doc)
             token_lists.append(tokenize(doc))
             labels.append(label)
             names.append(f"{sub}.{name}")
-    X, vocabulary = document_term_matrix(token_lists, min_df=min_df, max_df=max_df)
+    X, vocabulary = document_term_matrix(
+        token_lists, min_df=min_df, max_df=max_df
+    )
     keep = np.flatnonzero(np.asarray(X.sum(axis=1)).ravel() >= min_tokens)
-    return TextCorpus(X=X[keep], vocabulary=vocabulary, labels=np.asarray(labels)[keep],
-                      label_names=tuple(submodules), names=tuple(names[i] for i in keep))
+    return TextCorpus(
+        X=X[keep],
+        vocabulary=vocabulary,
+        labels=np.asarray(labels)[keep],
+        label_names=tuple(submodules),
+        names=tuple(names[i] for i in keep),
+    )

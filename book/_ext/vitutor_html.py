@@ -16,11 +16,21 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
     for script in scripts:
         # An inline script is registered once with filename None and once with '' (same body).
         filename = getattr(script, "filename", script) or ""
-        key = (str(filename), tuple(sorted((k, str(v)) for k, v in getattr(script, "attributes", {}).items())))
+        key = (
+            str(filename),
+            tuple(
+                sorted(
+                    (k, str(v))
+                    for k, v in getattr(script, "attributes", {}).items()
+                )
+            ),
+        )
         if key not in seen:
             seen.add(key)
             unique.append(script)
-    scripts[:] = unique  # in place: the list is the builder's, and later handlers may append to it
+    scripts[:] = (
+        unique  # in place: the list is the builder's, and later handlers may append to it
+    )
 
 
 def setup(app):

@@ -53,10 +53,18 @@ CHROMIUM_ARGS = [
 def toc_pages():
     """Source files of the TOC, in order: (docname, source path)."""
     lines = (ROOT / "_toc.yml").read_text().splitlines()
-    names = [line.split(":", 1)[1].strip() for line in lines if line.strip().startswith(("- file:", "root:"))]
+    names = [
+        line.split(":", 1)[1].strip()
+        for line in lines
+        if line.strip().startswith(("- file:", "root:"))
+    ]
     pages = []
     for name in names:
-        source = next(p for p in (ROOT / f"{name}.md", ROOT / f"{name}.ipynb") if p.exists())
+        source = next(
+            p
+            for p in (ROOT / f"{name}.md", ROOT / f"{name}.ipynb")
+            if p.exists()
+        )
         pages.append((name, source))
     return pages
 
@@ -65,7 +73,11 @@ def source_text(path: pathlib.Path) -> str:
     """The markdown a page is written in (markdown cells only, for a notebook)."""
     if path.suffix == ".ipynb":
         nb = json.loads(path.read_text())
-        return "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+        return "\n".join(
+            "".join(c["source"])
+            for c in nb["cells"]
+            if c["cell_type"] == "markdown"
+        )
     return path.read_text()
 
 
@@ -92,9 +104,13 @@ def site():
 @pytest.fixture(scope="module")
 def browser():
     if not pathlib.Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium package (see .ci/run)")
+        pytest.fail(
+            f"{CHROMIUM} not found: install Debian's chromium package (see .ci/run)"
+        )
     with playwright_sync.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         yield b
         b.close()
 
@@ -106,17 +122,29 @@ class PageVisit:
         self.site = site
         self.errors: list[str] = []
         self.blocked: list[str] = []
-        self.context = browser.new_context(viewport={"width": 1200, "height": 900}, color_scheme=color_scheme)
+        self.context = browser.new_context(
+            viewport={"width": 1200, "height": 900}, color_scheme=color_scheme
+        )
         self.context.set_default_timeout(TIMEOUT)
         self.context.set_default_navigation_timeout(TIMEOUT)
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
-        self.page.on("console", lambda msg: msg.type == "error" and self.errors.append(f"console: {msg.text}"))
-        self.page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
+        self.page.on(
+            "console",
+            lambda msg: (
+                msg.type == "error"
+                and self.errors.append(f"console: {msg.text}")
+            ),
+        )
+        self.page.on(
+            "pageerror", lambda exc: self.errors.append(f"page error: {exc}")
+        )
         self.page.on("requestfailed", self._failed)
         self.url = f"{site}/{docname}.html"
         response = self.page.goto(self.url, wait_until="load")
-        assert response is not None and response.status == 200, f"{self.url}: HTTP {response and response.status}"
+        assert response is not None and response.status == 200, (
+            f"{self.url}: HTTP {response and response.status}"
+        )
         self.wait_for_mathjax()
 
     def _route(self, route):
@@ -129,20 +157,28 @@ class PageVisit:
 
     def _failed(self, request):
         if request.url.startswith(self.site):
-            self.errors.append(f"request failed: {request.url} ({request.failure})")
+            self.errors.append(
+                f"request failed: {request.url} ({request.failure})"
+            )
 
     def wait_for_mathjax(self):
-        has_math = self.page.evaluate("document.querySelectorAll('.math').length > 0")
+        has_math = self.page.evaluate(
+            "document.querySelectorAll('.math').length > 0"
+        )
         if not has_math:
             return
-        self.page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+        self.page.wait_for_function(
+            "() => window.MathJax && MathJax.startup && MathJax.startup.promise"
+        )
         self.page.evaluate("() => MathJax.startup.promise")
 
     def close(self):
         self.context.close()
 
 
-@pytest.mark.parametrize("docname, source", PAGES, ids=[name for name, _ in PAGES])
+@pytest.mark.parametrize(
+    "docname, source", PAGES, ids=[name for name, _ in PAGES]
+)
 def test_page_renders_offline_and_completely(browser, site, docname, source):
     visit = PageVisit(browser, site, docname)
     page = visit.page
@@ -161,7 +197,9 @@ def test_page_renders_offline_and_completely(browser, site, docname, source):
         }"""
     )
     if math["untypeset"]:
-        problems.append(f"{len(math['untypeset'])} of {math['total']} math elements not typeset: {math['untypeset'][:3]}")
+        problems.append(
+            f"{len(math['untypeset'])} of {math['total']} math elements not typeset: {math['untypeset'][:3]}"
+        )
     if math["errors"]:
         problems.append(f"MathJax errors: {math['errors'][:3]}")
     wide = page.evaluate(
@@ -170,9 +208,13 @@ def test_page_renders_offline_and_completely(browser, site, docname, source):
                   .map(e => `+${e.scrollWidth - e.clientWidth}px: ${e.textContent.slice(0, 60)}`)"""
     )
     if wide:
-        problems.append(f"{len(wide)} display equation(s) wider than the text column: {wide[:3]}")
+        problems.append(
+            f"{len(wide)} display equation(s) wider than the text column: {wide[:3]}"
+        )
     if ("$" in text or "{math}" in text) and math["total"] == 0:
-        problems.append("the source has math but the page has no math elements")
+        problems.append(
+            "the source has math but the page has no math elements"
+        )
     prose = page.evaluate(
         """() => {
             const article = document.querySelector('article').cloneNode(true);
@@ -184,15 +226,25 @@ def test_page_renders_offline_and_completely(browser, site, docname, source):
     for pattern, what in [
         (r"\\\(|\\\)|\\\[|\\\]|\$\$", "raw TeX delimiters"),
         (r"\$[^$\n]*\\[A-Za-z]+[^$\n]*\$", "raw inline TeX"),
-        (r"\{(cite|eq|ref|prf:ref|numref|glue:text|py:func|py:mod|py:obj)\}`", "an unrendered MyST role"),
-        (r"```|\{(exercise|solution|prf:\w+|math|note|warning)\}", "an unrendered MyST directive"),
+        (
+            r"\{(cite|eq|ref|prf:ref|numref|glue:text|py:func|py:mod|py:obj)\}`",
+            "an unrendered MyST role",
+        ),
+        (
+            r"```|\{(exercise|solution|prf:\w+|math|note|warning)\}",
+            "an unrendered MyST directive",
+        ),
     ]:
         found = re.search(pattern, prose)
         if found:
-            problems.append(f"{what} in the text: ...{prose[max(0, found.start() - 40):found.end() + 40]!r}...")
+            problems.append(
+                f"{what} in the text: ...{prose[max(0, found.start() - 40) : found.end() + 40]!r}..."
+            )
 
     # Outputs: no bare object reprs such as "<matplotlib.legend.Legend at 0x...>" (a missing ';').
-    outputs = page.evaluate("() => [...document.querySelectorAll('article .cell_output')].map(e => e.innerText).join('\\n')")
+    outputs = page.evaluate(
+        "() => [...document.querySelectorAll('article .cell_output')].map(e => e.innerText).join('\\n')"
+    )
     leaked = re.findall(r"<[\w.]+ (?:at|object at) 0x[0-9a-f]+>", outputs)
     if leaked:
         problems.append(f"object reprs printed in cell outputs: {leaked[:3]}")
@@ -209,7 +261,9 @@ def test_page_renders_offline_and_completely(browser, site, docname, source):
     if broken:
         problems.append(f"images that did not load: {broken}")
     if text.count("plt.") and not images:
-        problems.append("the chapter draws figures but the page shows no image")
+        problems.append(
+            "the chapter draws figures but the page shows no image"
+        )
 
     # Blocks the source uses must be rendered.
     for marker, selector, what in [
@@ -221,12 +275,20 @@ def test_page_renders_offline_and_completely(browser, site, docname, source):
         ("{cite}", "a[href*='bibliography']", "citation link"),
     ]:
         if marker in text and page.locator(f"article {selector}").count() == 0:
-            problems.append(f"the source uses {marker} but no {what} block was rendered")
-    if docname.endswith("bibliography") and page.locator("article .citation, article dl.citation dt").count() == 0:
+            problems.append(
+                f"the source uses {marker} but no {what} block was rendered"
+            )
+    if (
+        docname.endswith("bibliography")
+        and page.locator("article .citation, article dl.citation dt").count()
+        == 0
+    ):
         problems.append("the bibliography page lists no references")
 
     # Internal links: the target page exists and so does the anchor.
-    links = page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
+    links = page.evaluate(
+        "() => [...document.querySelectorAll('a[href]')].map(a => a.href)"
+    )
     pages_html: dict[str, str] = {}
     for href in sorted(set(links)):
         if not href.startswith(site):
@@ -241,8 +303,13 @@ def test_page_renders_offline_and_completely(browser, site, docname, source):
             pages_html[target] = response.text()
         if fragment:
             fragment = urllib.parse.unquote(fragment)
-            if f'id="{fragment}"' not in pages_html[target] and f"id='{fragment}'" not in pages_html[target]:
-                problems.append(f"link {href}: no element with id {fragment!r}")
+            if (
+                f'id="{fragment}"' not in pages_html[target]
+                and f"id='{fragment}'" not in pages_html[target]
+            ):
+                problems.append(
+                    f"link {href}: no element with id {fragment!r}"
+                )
 
     # Screenshots, light then dark.
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -250,7 +317,9 @@ def test_page_renders_offline_and_completely(browser, site, docname, source):
     page.screenshot(path=str(SHOTS / f"{stem}.png"), full_page=True)
     visit.close()
     dark = PageVisit(browser, site, docname, color_scheme="dark")
-    dark_theme = dark.page.evaluate("() => document.documentElement.dataset.theme")
+    dark_theme = dark.page.evaluate(
+        "() => document.documentElement.dataset.theme"
+    )
     if dark_theme != "dark":
         problems.append(f"dark mode did not apply (data-theme={dark_theme!r})")
     dark.page.screenshot(path=str(SHOTS / f"{stem}-dark.png"), full_page=True)
@@ -258,10 +327,14 @@ def test_page_renders_offline_and_completely(browser, site, docname, source):
 
     problems.extend(visit.errors + dark.errors)
     if visit.blocked or dark.blocked:
-        problems.append(f"requests to other hosts (blocked): {sorted(set(visit.blocked + dark.blocked))[:5]}")
+        problems.append(
+            f"requests to other hosts (blocked): {sorted(set(visit.blocked + dark.blocked))[:5]}"
+        )
     assert not problems, f"{docname}:\n  " + "\n  ".join(problems)
 
 
 def test_every_toc_page_was_built():
     for docname, _ in PAGES:
-        assert (HTML / f"{docname}.html").exists(), f"{docname}.html was not built"
+        assert (HTML / f"{docname}.html").exists(), (
+            f"{docname}.html was not built"
+        )
