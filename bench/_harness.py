@@ -109,17 +109,23 @@ def per_iteration(run, lo, hi):
 
 def exp_sum_floor(n, K, block):
     """The E-step floor: one exp and one sum over k per (i, k) for n points, a (K, block) buffer at
-    a time.  Returns a callable that does that work once."""
+    a time.  Returns a callable that does that work once.
+
+    The sum over k is the faster of the two ways numpy offers (measured on a 2-core EPYC:
+    ``ones(K) @ out``, a BLAS matrix-vector product, takes 0.55x ``out.sum(axis=0)``), the one
+    ``vitutor.gmm`` uses, so the floor is no easier to approach than the best plain code."""
     src = -np.random.default_rng(1).uniform(0.0, 20.0, (K, block))
     out = np.empty_like(src)
+    ones = np.ones(K)
+    row = np.empty(block)
     full, rest = divmod(n, block)
 
     def run():
         for _ in range(full):
             np.exp(src, out=out)
-            out.sum(axis=0)
+            np.matmul(ones, out, out=row)
         np.exp(src[:, :rest], out=out[:, :rest])
-        out[:, :rest].sum(axis=0)
+        np.matmul(ones, out[:, :rest], out=row[:rest])
 
     return run
 

@@ -7,6 +7,8 @@ finite differences for the gradient at a fixed point; enumeration of all assignm
 over the means for the exact posterior moments of mu.
 """
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -219,7 +221,8 @@ def test_estep_rows_far_from_every_mean_are_shifted_not_lost(far, product):
         np.sum(np.exp(-energy).sum(axis=1) < gmm._UNDERFLOW) == 5
     )  # the path is exercised
     phi, counts, sums, data = estep_by_scipy(x, m, s2)
-    for block in (4, 45):
+    # 45 rows: one log per row; 48 (a multiple of gmm._LOG_GROUP): logs of grouped products
+    for block in (4, 45, 48):
         out = np.empty_like(phi)
         got = gmm._estep_statistics(x, m, s2, block, phi_out=out)
         assert np.all(np.isfinite(out))
@@ -227,6 +230,20 @@ def test_estep_rows_far_from_every_mean_are_shifted_not_lost(far, product):
         np.testing.assert_allclose(got[0], counts, rtol=1e-13)
         np.testing.assert_allclose(got[1], sums, rtol=1e-13)
         np.testing.assert_allclose(got[2], data, rtol=1e-13)
+
+
+@pytest.mark.parametrize(
+    "lo, hi",
+    [(0.5, 10.0), (2.0**-100, 10.0), (2.0**-890, 1e-200), (1e-3, 1e3)],
+)
+def test_sum_of_logs_by_grouped_products_matches_math_log(lo, hi):
+    # [2**-100, K] is the range where products of eight factors cannot under- or overflow;
+    # outside it (the last two cases) the one-log-per-row path must be taken
+    r = np.exp(np.random.default_rng(3).uniform(np.log(lo), np.log(hi), 64))
+    expected = math.fsum(math.log(v) for v in r)
+    got = gmm._sum_log(r, float(r.min()))
+    assert np.isfinite(got)
+    np.testing.assert_allclose(got, expected, rtol=1e-13)
 
 
 @pytest.mark.parametrize(
