@@ -44,7 +44,7 @@ def cpu_model():
 
 
 def environment():
-    """CPU, cores, load average, thread pools (BLAS, its kernel, OpenMP), library versions, commit."""
+    """CPU, cores, load average, thread pools (BLAS, kernel, OpenMP), library versions, commit."""
     import scipy
     import sklearn
     from threadpoolctl import threadpool_info
@@ -254,10 +254,13 @@ class Report:
         load = ", ".join(f"{v:.2f}" for v in env["load_average_start"])
         text = [
             f"vitutor bench, {env['time_utc']}, commit {env['commit']}",
-            f"CPU: {env['cpu']}, {env['logical_cpus']} logical CPUs; load average (1, 5, 15 min): {load}",
+            f"CPU: {env['cpu']}, {env['logical_cpus']} logical CPUs; "
+            f"load average (1, 5, 15 min): {load}",
             f"thread pools while timing: {pools}",
-            f"python {env['python']}, numpy {env['numpy']}, scipy {env['scipy']}, scikit-learn {env['sklearn']}",
-            "every time below: median over interleaved rounds [min, max]; ratios: median of per-round ratios",
+            f"python {env['python']}, numpy {env['numpy']}, scipy {env['scipy']}, "
+            f"scikit-learn {env['sklearn']}",
+            "every time below: median over interleaved rounds [min, max]; "
+            "ratios: median of per-round ratios",
         ]
         for line in text:
             self.lines.append(line)

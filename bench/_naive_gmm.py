@@ -31,7 +31,10 @@ def elbo(x, phi, m, s2, prior_var):
 
 
 def cavi(x, prior_var, init_phi, n_iter):
-    """``n_iter`` iterations of (gmm-m, gmm-s2) then (gmm-phi) from ``init_phi``; returns phi, m, s2, trace."""
+    """``n_iter`` iterations of (gmm-m, gmm-s2) then (gmm-phi) from ``init_phi``.
+
+    Returns ``phi, m, s2, trace``.
+    """
     phi = init_phi
     trace = []
     for _ in range(n_iter):

@@ -20,7 +20,7 @@ class FixedInitBGMM(BayesianGaussianMixture):
 
 
 def fit_from(est, X, resp0):
-    """Fit a ``FixedInitBGMM`` from ``resp0``; a run stopped by ``max_iter`` is not an error here."""
+    """Fit a ``FixedInitBGMM`` from ``resp0``; stopping at ``max_iter`` is not an error here."""
     est.resp0 = resp0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -29,7 +29,7 @@ def fit_from(est, X, resp0):
 
 
 def sklearn_fit(X, resp0, prior, max_iter, tol, reg_covar=0.0):
-    """scikit-learn's fit with the priors of a ``vitutor.bayes_gmm.BayesGMMPrior``, from ``resp0``."""
+    """scikit-learn's fit with the priors of a ``bayes_gmm.BayesGMMPrior``, from ``resp0``."""
     est = FixedInitBGMM(
         n_components=resp0.shape[1],
         covariance_type="full",

@@ -232,3 +232,25 @@ def test_simulate_rejects_bad_input(n, K, prior_var, match):
 def test_simulate_rejects_bad_seed():
     with pytest.raises(TypeError, match="seed"):
         gmm.simulate(5, 2, 1.0, seed="abc")
+
+
+def test_simulate_refuses_a_sample_too_large_to_allocate_and_names_n():
+    with pytest.raises(
+        ValueError, match=r"simulate\(n=10000000000000.*max_elements"
+    ):
+        gmm.simulate(10**13, 3, 1.0, seed=0)
+    with pytest.raises(ValueError, match="max_elements"):
+        gmm.simulate(100, 3, 1.0, seed=0, max_elements=50)
+    assert gmm.simulate(100, 3, 1.0, seed=0, max_elements=203).x.size == 100
+
+
+def test_gibbs_refuses_a_run_too_large_to_keep_and_names_n_sweeps():
+    x = gmm.simulate(1000, 3, 4.0, seed=1).x
+    with pytest.raises(ValueError, match=r"gibbs\(n_sweeps=10000000000000\)"):
+        gmm.gibbs(x, 3, 4.0, n_sweeps=10**13, seed=0)
+    # keeping every sweep's assignments costs n per sweep: 10^6 sweeps of 1000 points is 10^9
+    with pytest.raises(ValueError, match=r"n_sweeps \* \(K \+ n\)"):
+        gmm.gibbs(x, 3, 4.0, n_sweeps=10**6, seed=0, keep_assignments=True)
+    assert gmm.gibbs(
+        x, 3, 4.0, n_sweeps=2, seed=0, max_elements=6
+    ).mu.shape == (2, 3)

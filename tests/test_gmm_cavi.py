@@ -473,7 +473,7 @@ def test_gibbs_matches_the_exact_posterior_on_tiny_data():
         weights @ (var + loc**2).sum(axis=1),
     ]
     sampled = [mu.sum(axis=1), (mu**2).sum(axis=1)]
-    for e, s in zip(exact, sampled):
+    for e, s in zip(exact, sampled, strict=True):
         mean, se = batch_mean_and_se(s)
         assert abs(mean - e) < 5 * se
     post = weights.reshape((K,) * x.size)

@@ -1,4 +1,4 @@
-"""The Gibbs sampler's conditional draws (chapter 4), tested directly against the exact conditionals."""
+"""The Gibbs sampler's conditional draws (chapter 4), tested against the exact conditionals."""
 
 import numpy as np
 from scipy import stats

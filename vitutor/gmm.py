@@ -57,20 +57,29 @@ __all__ = [
 #: (about five seconds on a 2-core machine; memory stays near 70 MB whatever the size).
 MAX_ASSIGNMENTS = 100_000_000
 
+#: Default cap on the number of array elements a call may allocate for its result
+#: (``simulate``: ``2 n + K``; ``gibbs``: ``n_sweeps * K``, plus ``n_sweeps * n`` with
+#: ``keep_assignments``): 2**28 float64 elements are 2 GiB, refused with a ValueError that names
+#: the argument rather than left to fail in a MemoryError.  Pass ``max_elements`` to go further.
+MAX_ELEMENTS = 2**28
+
 #: Number of assignments processed at once; bounds memory at a few tens of MB.
 _CHUNK = 1 << 16
 
 
 @dataclass(frozen=True)
 class MixtureSample:
-    """A draw from the model: data ``x`` (n,), assignments ``c`` (n,) in ``0..K-1``, means ``mu`` (K,)."""
+    """A draw from the model: data ``x`` (n,), assignments ``c`` (n,), means ``mu`` (K,).
+
+    Components are numbered ``0..K-1``.
+    """
 
     x: np.ndarray
     c: np.ndarray
     mu: np.ndarray
 
 
-def simulate(n, K, prior_var, seed=None):
+def simulate(n, K, prior_var, seed=None, max_elements=MAX_ELEMENTS):
     """Draw ``(x, c, mu)`` from the mixture -- eq. :eq:`gmm-model`, chapter 1.
 
     Parameters
@@ -83,6 +92,9 @@ def simulate(n, K, prior_var, seed=None):
         Prior variance ``sigma^2 > 0`` of the component means.
     seed : int, numpy.random.Generator or None
         Source of randomness.
+    max_elements : int
+        Largest ``2 n + K`` (elements of ``x``, ``c`` and ``mu``) to allocate; above it a
+        ValueError naming ``n`` is raised instead of a MemoryError.
 
     Returns
     -------
@@ -92,11 +104,26 @@ def simulate(n, K, prior_var, seed=None):
     n = check_int(n, "n", 1)
     K = check_int(K, "K", 1)
     prior_var = check_positive(prior_var, "prior_var")
+    _check_elements(
+        2 * n + K,
+        max_elements,
+        f"simulate(n={n}, K={K}) would allocate 2 n + K",
+    )
     rng = check_seed(seed)
     mu = rng.normal(0.0, np.sqrt(prior_var), size=K)
     c = rng.integers(0, K, size=n)
     x = mu[c] + rng.standard_normal(n)
     return MixtureSample(x=x, c=c, mu=mu)
+
+
+def _check_elements(total, max_elements, what):
+    """Refuse a result of ``total`` array elements above ``max_elements`` (default MAX_ELEMENTS)."""
+    max_elements = check_int(max_elements, "max_elements", 1)
+    if total > max_elements:
+        raise ValueError(
+            f"{what} = {total:.3e} array elements, more than max_elements = "
+            f"{max_elements:.3e} (pass a larger max_elements if memory allows)"
+        )
 
 
 def _check_model_args(x, K, prior_var):
@@ -165,7 +192,7 @@ def _check_size(n, K, max_assignments, what):
 
 
 def log_joint_assignments(x, K, prior_var, max_assignments=1_000_000):
-    """Table of ``log p(x, c)`` over all assignments, means integrated out -- eq. :eq:`gmm-marginal-given-c`.
+    """``log p(x, c)`` for every assignment, means integrated out -- eq. :eq:`gmm-marginal-given-c`.
 
     Parameters
     ----------
@@ -191,7 +218,7 @@ def log_joint_assignments(x, K, prior_var, max_assignments=1_000_000):
 
 
 def log_evidence_exact(x, K, prior_var, max_assignments=MAX_ASSIGNMENTS):
-    """Exact ``log p(x)`` by summing over all ``K**n`` assignments -- eq. :eq:`gmm-evidence-exact`, chapter 1.
+    """Exact ``log p(x)``, summed over all ``K**n`` assignments -- eq. :eq:`gmm-evidence-exact`.
 
     The means are integrated out in closed form for each assignment; the sum runs in chunks in
     log space, so memory stays bounded whatever ``n``.
@@ -221,7 +248,7 @@ def log_evidence_exact(x, K, prior_var, max_assignments=MAX_ASSIGNMENTS):
 
 
 def log_joint(x, c, mu, prior_var):
-    """Full joint ``log p(x, c, mu)`` -- eq. :eq:`gmm-model`, chapter 1; eq. :eq:`gmm-log-joint-full`, chapter 4.
+    """Full joint ``log p(x, c, mu)`` -- eqs. :eq:`gmm-model`, :eq:`gmm-log-joint-full`.
 
     Used for Monte Carlo checks of the ELBO: leading axes of ``c`` and ``mu`` broadcast, so a
     batch of draws ``(c^(s), mu^(s))`` from ``q`` gives a batch of joint log densities.
@@ -274,7 +301,7 @@ def log_joint(x, c, mu, prior_var):
 
 
 def mean_posterior_exact(x, K, prior_var, max_assignments=1_000_000):
-    """Exact posterior of the means as a mixture over assignments -- eq. :eq:`gmm-mu-exact`, chapter 4.
+    """Exact posterior of the means, a mixture over assignments -- eq. :eq:`gmm-mu-exact`.
 
     ``p(mu | x) = sum_c p(c | x) prod_k N(mu_k; S_k / (1/sigma^2 + n_k), 1 / (1/sigma^2 + n_k))``
     where ``n_k`` and ``S_k`` are the count and the sum of the points that ``c`` puts in
@@ -363,7 +390,7 @@ def update_assignments(x, m, s2):
 
 
 def update_means(x, phi, prior_var):
-    """Optimal ``q(mu_k) = N(m_k, s2_k)`` given ``q(c)`` -- eqs. :eq:`gmm-m` and :eq:`gmm-s2`, chapter 4.
+    """Optimal ``q(mu_k) = N(m_k, s2_k)`` given ``q(c)`` -- eqs. :eq:`gmm-m`, :eq:`gmm-s2`.
 
     ``m_k = sum_i phi_ik x_i / (1/sigma^2 + sum_i phi_ik)`` and
     ``s2_k = 1 / (1/sigma^2 + sum_i phi_ik)``.
@@ -404,7 +431,7 @@ def _kl_means(m, s2, prior_var):
 
 
 def elbo(x, phi, m, s2, prior_var):
-    """Closed-form ELBO of the mean-field family -- eqs. :eq:`gmm-elbo-terms`, :eq:`gmm-elbo-each`, chapter 4.
+    """Closed-form ELBO of the mean-field family -- eqs. :eq:`gmm-elbo-terms`, :eq:`gmm-elbo-each`.
 
     ``sum_k E[log p(mu_k)] + sum_i E[log p(c_i)] + sum_i E[log p(x_i | c_i, mu)]
     - sum_i E[log q(c_i)] - sum_k E[log q(mu_k)]``, every constant included, so that
@@ -482,9 +509,11 @@ def _estep_statistics(x, m, s2, block, phi_out=None):
     temporaries).  Expanding the square loses about ``eps * (|x_i - c| + |m_k - c|)^2`` to
     rounding, so when that scale exceeds ``_PRODUCT_SCALE`` the exponent is formed from the
     difference ``x_i - m_k`` instead, exactly, at the cost of three passes.  The exponent is
-    never positive (beyond rounding), so the softmax needs no max-shift against overflow; only a row far from every
-    mean (``min_k energy[k, i]`` above ``900 log 2``, about 624) can underflow, and such rows are
-    recomputed shifted by their minimum energy.
+    never positive (beyond rounding), so the softmax needs no max-shift against overflow; only a
+    row far from every mean (``min_k energy[k, i]`` above ``900 log 2``, about 624) can
+    underflow, and such rows are recomputed shifted by their minimum energy.  The sum over k is
+    a BLAS matrix-vector product with ones, and ``sum_i log r_i`` is formed from products of
+    eight row sums where none can under- or overflow (``_sum_log``).
     """
     K, n = m.size, x.size
     rows = min(block, n)
@@ -613,7 +642,7 @@ def cavi(
     init_phi=None,
     block_size=_BLOCK,
 ):
-    """Coordinate ascent variational inference for the mixture -- algorithm :prf:ref:`gmm-cavi`, chapter 4.
+    """Coordinate ascent VI for the mixture -- algorithm :prf:ref:`gmm-cavi`, chapter 4.
 
     Each iteration sets ``q(mu)`` by eqs. :eq:`gmm-m`, :eq:`gmm-s2` from the current ``phi``, then
     ``phi`` by eq. :eq:`gmm-phi`, and records the ELBO, which never decreases.  The E-step runs over
@@ -717,7 +746,14 @@ def _sample_means(x, c, K, prior_var, rng):
 
 
 def gibbs(
-    x, K, prior_var, n_sweeps, seed=None, init_mu=None, keep_assignments=False
+    x,
+    K,
+    prior_var,
+    n_sweeps,
+    seed=None,
+    init_mu=None,
+    keep_assignments=False,
+    max_elements=MAX_ELEMENTS,
 ):
     """Gibbs sampler for the mixture -- eqs. :eq:`gmm-gibbs-c` and :eq:`gmm-gibbs-mu`, chapter 4.
 
@@ -740,6 +776,10 @@ def gibbs(
         Starting means; by default ``K`` data points drawn at random.
     keep_assignments : bool
         Also return the assignments of every sweep (memory ``n_sweeps * n``).
+    max_elements : int
+        Largest result to allocate, in array elements: ``n_sweeps * K`` draws of the means, plus
+        ``n_sweeps * n`` assignments with ``keep_assignments``; above it a ValueError naming
+        ``n_sweeps`` is raised instead of a MemoryError.
 
     Returns
     -------
@@ -747,6 +787,13 @@ def gibbs(
     """
     x, K, prior_var = _check_model_args(x, K, prior_var)
     n_sweeps = check_int(n_sweeps, "n_sweeps", 1)
+    per_sweep = K + (x.size if keep_assignments else 0)
+    _check_elements(
+        n_sweeps * per_sweep,
+        max_elements,
+        f"gibbs(n_sweeps={n_sweeps}) would keep n_sweeps * "
+        + ("(K + n)" if keep_assignments else "K"),
+    )
     rng = check_seed(seed)
     if init_mu is None:
         mu = rng.choice(x, size=K, replace=K > x.size)
