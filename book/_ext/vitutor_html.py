@@ -1,11 +1,26 @@
-"""Small fixes to the HTML of Jupyter Book 1 that the browser test (tests/browser) relies on.
+"""Small fixes to the HTML of Jupyter Book 1 that the browser test relies on.
 
-* sphinx-thebe registers its configuration script twice, and the second copy throws
-  "Identifier 'THEBE_JS_URL' has already been declared": each page's scripts are de-duplicated.
-* sphinx-book-theme sets ``data-mode=""`` for a first-time visitor (empty localStorage), and
-  pydata-sphinx-theme then logs "Got invalid theme mode" as a console error: an empty mode is
-  normalised to ``auto`` (follow the reader's system setting) before the theme reads it.
+* sphinx-thebe registers its configuration script twice, and the second
+  copy throws "Identifier 'THEBE_JS_URL' has already been declared": each
+  page's scripts are de-duplicated.
+* sphinx-book-theme sets ``data-mode=""`` for a first-time visitor (empty
+  localStorage), and pydata-sphinx-theme then logs "Got invalid theme mode"
+  as a console error: an empty mode is normalised to ``auto`` (follow the
+  reader's system setting) before the theme reads it.
+* static/vitutor.css and static/vitutor.js keep wide display equations,
+  tables and code inside their own scrolling box at any screen width, and
+  fade the right edge of a box that has more to show (the scroll cue the
+  browser test checks at 400 px).
 """
+
+import pathlib
+
+STATIC = pathlib.Path(__file__).resolve().parent / "static"
+
+DEFAULT_MODE = (
+    "if (!document.documentElement.dataset.mode) "
+    "{ document.documentElement.dataset.mode = 'auto'; }"
+)
 
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree):
@@ -14,31 +29,31 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
         return
     seen, unique = set(), []
     for script in scripts:
-        # An inline script is registered once with filename None and once with '' (same body).
+        # An inline script is registered once with filename None and once
+        # with '' (same body).
         filename = getattr(script, "filename", script) or ""
+        attributes = getattr(script, "attributes", {}).items()
         key = (
             str(filename),
-            tuple(
-                sorted(
-                    (k, str(v))
-                    for k, v in getattr(script, "attributes", {}).items()
-                )
-            ),
+            tuple(sorted((k, str(v)) for k, v in attributes)),
         )
         if key not in seen:
             seen.add(key)
             unique.append(script)
-    scripts[:] = (
-        unique  # in place: the list is the builder's, and later handlers may append to it
-    )
+    # in place: the list is the builder's, and later handlers may append
+    scripts[:] = unique
+
+
+def _add_static(app):
+    app.config.html_static_path.append(str(STATIC))
 
 
 def setup(app):
-    app.add_js_file(
-        None,
-        body="if (!document.documentElement.dataset.mode) { document.documentElement.dataset.mode = 'auto'; }",
-        priority=100,
-    )
-    # html-page-context stops at the first handler that returns a template name: run first.
+    app.add_js_file(None, body=DEFAULT_MODE, priority=100)
+    app.add_js_file("vitutor.js")
+    app.add_css_file("vitutor.css")
+    app.connect("builder-inited", _add_static)
+    # html-page-context stops at the first handler that returns a template
+    # name: run first.
     app.connect("html-page-context", _dedupe_scripts, priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
