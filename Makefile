@@ -53,7 +53,7 @@ bench: $(STAMP)
 
 ## lock: re-pin every package after editing requirements.txt (the only step that needs the index
 ## beyond `pip install`); tests/test_packaging.py checks the two files agree
-lock: requirements.txt
+lock: requirements.txt | $(STAMP)
 	test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet uv==0.13.9
 	$(BIN)/uv pip compile requirements.txt -o requirements.lock --universal --python-version 3.11 \
 	  --custom-compile-command "make lock" --annotation-style line --quiet
