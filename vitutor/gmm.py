@@ -532,10 +532,12 @@ def _estep_statistics(x, m, s2, block, phi_out=None):
         neg_s2_half = (-0.5 * s2)[:, None]
     buf = np.empty((K, rows))
     ones_k = np.ones(K)
-    row_buf = np.empty(rows)
+    # every row's sum_k rho[k, i], kept so that their logs are taken once, at the end
+    row_sums = np.empty(n)
+    low = np.inf
     inv_sum = np.empty((rows, 2))
-    counts = np.zeros(K)
-    sums = np.zeros(K)
+    stats = np.zeros((K, 2))
+    block_stats = np.empty((K, 2))
     data = 0.0
     for start in range(0, n, rows):
         xb = x[start : start + rows]
@@ -554,22 +556,19 @@ def _estep_statistics(x, m, s2, block, phi_out=None):
             np.subtract(neg_s2_half, rho, out=rho)
         np.exp(rho, out=rho)
         # sum over k as a matrix-vector product: one read of the block, faster than ndarray.sum
-        row_sum = np.matmul(ones_k, rho, out=row_buf[:nb])
-        low = row_sum.min()
-        if low < _UNDERFLOW:
+        row_sum = np.matmul(ones_k, rho, out=row_sums[start : start + nb])
+        if row_sum.min() < _UNDERFLOW:
             data -= _shift_underflowing_rows(xb, m, s2, rho, row_sum)
-            low = row_sum.min()
+        low = min(low, row_sum.min())
         w = inv_sum[:nb]
         np.divide(1.0, row_sum, out=w[:, 0])
         np.multiply(w[:, 0], xb, out=w[:, 1])
         if phi_out is not None:
             np.multiply(rho.T, w[:, :1], out=phi_out[start : start + nb])
         # stats[k] = (sum_i phi_ik, sum_i phi_ik x_i) with phi_ik = rho[k, i] / row_sum[i]
-        stats = rho @ w
-        counts += stats[:, 0]
-        sums += stats[:, 1]
-        data += _sum_log(row_sum, low)
-    return counts, sums, data
+        stats += np.matmul(rho, w, out=block_stats)
+    data += _sum_log(row_sums, low)
+    return stats[:, 0].copy(), stats[:, 1].copy(), data
 
 
 #: ``sum_i log r_i`` is taken as the log of products of ``_LOG_GROUP`` factors when every
@@ -581,9 +580,11 @@ _LOG_SAFE = 2.0**-100
 
 def _sum_log(r, low):
     """``sum_i log r_i`` for positive ``r`` with ``min(r) = low`` and ``max(r) <= K``."""
-    if low >= _LOG_SAFE and r.size % _LOG_GROUP == 0:
-        return float(np.sum(np.log(r.reshape(_LOG_GROUP, -1).prod(axis=0))))
-    return float(np.sum(np.log(r)))
+    if low < _LOG_SAFE:
+        return float(np.sum(np.log(r)))
+    head = r.size - r.size % _LOG_GROUP
+    grouped = r[:head].reshape(_LOG_GROUP, -1).prod(axis=0)
+    return float(np.sum(np.log(grouped)) + np.sum(np.log(r[head:])))
 
 
 def _shift_underflowing_rows(xb, m, s2, rho, row_sum):
