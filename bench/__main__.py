@@ -41,7 +41,7 @@ def main(argv=None):
     with threadpool_limits(1):
         report = Report()
         report.header()
-        for name, module in zip(modules, loaded):
+        for name, module in zip(modules, loaded, strict=True):
             try:
                 module.main(report)
             except Exception:  # a failed check or a crash: record it, run the others, exit non-zero

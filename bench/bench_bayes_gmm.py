@@ -141,6 +141,7 @@ def main(report):
         s.figure(
             "peak_bytes_fit",
             peak,
-            f"peak memory of one fit: {peak / 2**20:.1f} MB = {peak / (N * K * 8):.2f} x the (N, K) "
+            f"peak memory of one fit: {peak / 2**20:.1f} MB = {peak / (N * K * 8):.2f} x the (N, "
+            "K) "
             f"responsibilities (with one (D, N) copy of the data: {8 * N * D / (N * K * 8):.2f} x)",
         )

@@ -161,8 +161,9 @@ def _batch(report, X, lam0):
                 f"final perplexity bound, {name}: {value:.3f}",
             )
         s.note(
-            "the three start every E-step from the same gamma draws; scikit-learn and gensim loop over "
-            "documents in Python, vitutor runs each sweep over all active documents in one compiled call"
+            "the three start every E-step from the same gamma draws; scikit-learn and gensim "
+            "loop over documents in Python, vitutor runs each sweep over all active documents "
+            "in one compiled call"
         )
 
 
@@ -230,8 +231,9 @@ def _online(report, X, lam0):
             f"perplexity bound after {passes} passes, sklearn: {p_sk:.3f}",
         )
         s.note(
-            "online minibatches differ (vitutor samples them, scikit-learn walks the corpus in order), so "
-            "the perplexities agree only statistically; tests/test_lda.py compares them within 2%"
+            "online minibatches differ (vitutor samples them, scikit-learn walks the corpus in "
+            "order), so the perplexities agree only statistically; tests/test_lda.py compares "
+            "them within 2%"
         )
 
 

@@ -1,10 +1,12 @@
-"""CAVI for chapter 4's mixture on a Dask cluster (appendix "Beyond one machine") against one process.
+"""CAVI for chapter 4's mixture on a Dask cluster (appendix "Beyond one machine") against one
+process.
 
 * Time per CAVI iteration of ``vitutor.scale.cavi`` at n = 10^7, K = 10, chunks of 10^6, on a
   ``LocalCluster`` of 2 worker processes with 1 thread each, as a ratio to ``vitutor.gmm.cavi`` on
   the same data in this one process (target <= 0.7 on a 2-core machine: both cores work on the
   cluster side, one in memory).  Per-iteration times are differences of a 6- and a 2-iteration run,
-  so set-up and the first pass cancel; the two sides alternate in rounds.  The two sides' ELBO traces
+  so set-up and the first pass cancel; the two sides alternate in rounds.  The two sides' ELBO
+  traces
   are checked to agree to 1e-10.
 * Bytes the client process reads per iteration (``rchar`` of ``/proc/self/io``: every byte it reads,
   from sockets and anything else, so an upper bound on what reaches it), at n = 10^6 and n = 10^7
@@ -133,7 +135,8 @@ def main(report):
                         s.figure(
                             f"client_bytes_per_iteration_n{size:.0e}",
                             value,
-                            f"bytes read by the client per iteration at n = {size:.0e}: {value:,.0f} "
+                            f"bytes read by the client per iteration at n = {size:.0e}: "
+                            f"{value:,.0f} "
                             f"(target <= 10,000)",
                         )
                     s.check(

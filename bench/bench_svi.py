@@ -115,7 +115,8 @@ def _time_to_optimum(report):
             f"(at the end {gap_end:.2e} below)",
         )
         s.note(
-            "SVI's time excludes the full-data ELBO evaluations of the untimed probe run that found "
+            "SVI's time excludes the full-data ELBO evaluations of the untimed probe run that "
+            "found "
             "the step count; CAVI's includes its ELBO, which it needs to stop"
         )
 

@@ -389,7 +389,8 @@ def test_elbo_terms_entropies_match_scipy():
     np.testing.assert_allclose(
         terms["E[log q(pi)]"], -stats.dirichlet(q.alpha).entropy(), rtol=1e-12
     )
-    # E[log q(mu, Lambda)] = -H[Wishart] - sum_k H[N(m_k, (beta_k Lambda_k)^-1)] averaged over Lambda_k
+    # E[log q(mu, Lambda)] = -H[Wishart] - sum_k H[N(m_k, (beta_k Lambda_k)^-1)] averaged over
+    # Lambda_k
     h_w = sum(
         stats.wishart(df=q.nu[k], scale=q.W[k]).entropy() for k in range(3)
     )

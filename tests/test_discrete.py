@@ -1,4 +1,6 @@
-"""Tests of vitutor.discrete against independent routes (scipy.stats.entropy, scipy.special.rel_entr)."""
+"""Tests of vitutor.discrete against independent routes (scipy.stats.entropy,
+scipy.special.rel_entr).
+"""
 
 import numpy as np
 import pytest

@@ -162,7 +162,8 @@ def test_mean_and_covariance_of_statistics_by_monte_carlo(dist):
     se = T.std(axis=0) / np.sqrt(m)
     assert np.all(np.abs(T.mean(axis=0) - mean_T) < 5 * se + 1e-12)
     cov = np.cov(T, rowvar=False)
-    # standard error of a sample covariance ~ sqrt(var_i var_j / m) (+ fourth-moment terms): 6 of them
+    # standard error of a sample covariance ~ sqrt(var_i var_j / m) (+ fourth-moment terms): 6 of
+    # them
     scale = np.sqrt(np.outer(np.diag(cov), np.diag(cov)) / m)
     assert np.all(np.abs(cov - H) < 6 * scale * 3 + 1e-10)
 

@@ -81,14 +81,21 @@ def full_elbo(X, phi, gamma, lam, alpha, eta):
     value -= np.sum(
         nphi * np.log(np.where(phi > 0, phi, 1.0))
     )  # - E[log q(z)]
-    for g, e in zip(gamma, elog_t):  # E[log p(theta)] - E[log q(theta)]
+    for g, e in zip(
+        gamma, elog_t, strict=True
+    ):  # E[log p(theta)] - E[log q(theta)]
         value += (
             gammaln(K * alpha) - K * gammaln(alpha) + (alpha - 1) * e.sum()
         )
         value -= gammaln(g.sum()) - gammaln(g).sum() + ((g - 1) * e).sum()
-    for l, e in zip(lam, elog_b):  # E[log p(beta)] - E[log q(beta)]
+    # E[log p(beta)] - E[log q(beta)]
+    for lam_k, e in zip(lam, elog_b, strict=True):
         value += gammaln(V * eta) - V * gammaln(eta) + (eta - 1) * e.sum()
-        value -= gammaln(l.sum()) - gammaln(l).sum() + ((l - 1) * e).sum()
+        value -= (
+            gammaln(lam_k.sum())
+            - gammaln(lam_k).sum()
+            + ((lam_k - 1) * e).sum()
+        )
     return value
 
 
@@ -264,7 +271,7 @@ def test_elbo_matches_monte_carlo_and_a_dropped_normaliser_is_detected(tiny):
     phi = optimal_phi(gamma, lam)
     S = 20_000
     beta = np.stack(
-        [rng.dirichlet(l, size=S) for l in lam], axis=1
+        [rng.dirichlet(lam_k, size=S) for lam_k in lam], axis=1
     )  # (S, K, V)
     theta = np.stack(
         [rng.dirichlet(g, size=S) for g in gamma], axis=1
@@ -447,7 +454,8 @@ def peers_rng(lam0):
 
 
 def peer_corpora():
-    """The synthetic corpus with a start in the basin of its true topics; the real one from a random start.
+    """The synthetic corpus with a start in the basin of its true topics; the real one from a random
+    start.
 
     LDA's ELBO has many local optima, and the three implementations draw different random numbers
     (initial gamma, batch order), so from an uninformative start on a corpus with clearly
@@ -595,7 +603,8 @@ def test_online_vb_matches_gensim_online_within_two_percent(peer_corpus):
 
 def test_gensims_per_word_bound_is_minus_log_of_our_perplexity(peer_corpus):
     """gensim reports ``log_perplexity``, the ELBO per token in nats, and logs ``2 ** -bound`` as a
-    "perplexity estimate", which mixes bases; ``exp(-bound)`` is the perplexity bound compared here."""
+    "perplexity estimate", which mixes bases; ``exp(-bound)`` is the perplexity bound compared
+    here."""
     X, K, lam0 = peer_corpus
     lam_g, model, corpus = gensim_fit(
         X,
@@ -610,7 +619,8 @@ def test_gensims_per_word_bound_is_minus_log_of_our_perplexity(peer_corpus):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         per_word = model.log_perplexity(corpus)
-    # gensim's bound runs its own E-step from random gamma, ours from ones: equal to the E-step tolerance
+    # gensim's bound runs its own E-step from random gamma, ours from ones: equal to the E-step
+    # tolerance
     np.testing.assert_allclose(
         np.exp(-per_word), lda.perplexity(X, lam_g, 0.1, 0.05), rtol=2e-3
     )

@@ -151,7 +151,8 @@ def test_exact_predictive_with_a_concentrated_prior_is_the_alpha_known_predictiv
 
 
 def test_exact_predictive_matches_monte_carlo_over_the_exact_posterior():
-    # draw alpha from p(alpha | t) by inverting its CDF on a fine grid, then w | alpha, t, then t_new
+    # draw alpha from p(alpha | t) by inverting its CDF on a fine grid, then w | alpha, t, then
+    # t_new
     Phi, t = _data()
     P = ln.polynomial_design(np.array([-0.5, 0.2, 0.9]), 3)
     mean, var = ln.exact_predictive(Phi, t, PRIOR, P)

@@ -170,9 +170,10 @@ def test_em_bound_never_decreases_and_stays_below_the_elbo_and_the_evidence(
 def test_grid_posterior_matches_dblquad():
     X, t = _data()
     g = lr.grid_posterior(X, t, PRIOR_VAR)
-    f = lambda w2, w1: np.exp(
-        lr.log_joint([w1, w2], X, t, PRIOR_VAR) - g.log_evidence
-    )  # noqa: E731
+
+    def f(w2, w1):
+        return np.exp(lr.log_joint([w1, w2], X, t, PRIOR_VAR) - g.log_evidence)
+
     lims = (g.w1[0], g.w1[-1], g.w2[0], g.w2[-1])
     kw = dict(epsabs=1e-10, epsrel=1e-8)
     np.testing.assert_allclose(
@@ -207,7 +208,7 @@ def test_expected_log_lik_matches_adaptive_quadrature():
     X, t = _data(n=8)
     m, S = np.array([-0.5, 1.0]), np.array([[0.6, -0.2], [-0.2, 0.4]])
     ref = 0.0
-    for x_n, t_n in zip(X, t):
+    for x_n, t_n in zip(X, t, strict=True):
         mu, sd = x_n @ m, np.sqrt(x_n @ S @ x_n)
         ref += integrate.quad(
             lambda a: (

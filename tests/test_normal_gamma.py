@@ -135,7 +135,8 @@ def test_posterior_moments_match_monte_carlo():
     ]:
         se_mean = np.sqrt(var / m)
         assert abs(draws.mean() - mean) < 5 * se_mean
-        # the standard error of a sample variance is about var * sqrt(2/m) (kurtosis correction below 2x)
+        # the standard error of a sample variance is about var * sqrt(2/m) (kurtosis correction
+        # below 2x)
         assert abs(draws.var() - var) < 10 * var * np.sqrt(2.0 / m)
 
 

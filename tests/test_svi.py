@@ -210,7 +210,8 @@ def test_svi_is_reproducible_from_its_seed():
 def test_step_sizes_satisfy_robbins_monro(kappa, tau0):
     rho = svi.step_sizes(20_000, kappa, tau0)
     assert np.all(np.diff(rho) < 0) and np.all(rho > 0)
-    # sum rho^2 converges to the Hurwitz zeta value; the tail after t steps is below zeta(2 kappa, t + tau0 + 1)
+    # sum rho^2 converges to the Hurwitz zeta value; the tail after t steps is below zeta(2 kappa, t
+    # + tau0 + 1)
     limit = zeta(2 * kappa, tau0 + 1)
     partial = np.sum(rho**2)
     np.testing.assert_allclose(

@@ -7,7 +7,10 @@ from vitutor import text
 
 
 def test_tokenize_cuts_examples_and_keeps_words_of_three_letters():
-    doc = "Compute J_v(x), the Bessel function.\n\n    Examples\n    --------\n    >>> import numpy as np\n"
+    doc = (
+        "Compute J_v(x), the Bessel function.\n\n"
+        "    Examples\n    --------\n    >>> import numpy as np\n"
+    )
     assert text.tokenize(doc) == ["compute", "the", "bessel", "function"]
     assert text.tokenize("An x2 and the CDF") == ["and", "the", "cdf"]
 
@@ -43,7 +46,7 @@ def test_scipy_docstrings_is_a_labelled_corpus_read_from_the_installed_scipy():
     assert set(np.unique(corpus.labels)) == set(range(len(text.SUBMODULES)))
     assert all(
         name.split(".")[0] == corpus.label_names[label]
-        for name, label in zip(corpus.names, corpus.labels)
+        for name, label in zip(corpus.names, corpus.labels, strict=True)
     )
     assert (
         "the" not in corpus.vocabulary

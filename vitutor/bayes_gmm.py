@@ -326,13 +326,17 @@ def default_prior(X, K):
 
 
 def expected_log_weights(alpha):
-    """``E_q[log pi_k] = psi(alpha_k) - psi(sum_j alpha_j)`` -- eq. :eq:`bgmm-elogpi` (Bishop 10.66)."""
+    """``E_q[log pi_k] = psi(alpha_k) - psi(sum_j alpha_j)`` -- eq. :eq:`bgmm-elogpi` (Bishop
+    10.66).
+    """
     alpha = np.asarray(alpha, dtype=np.float64)
     return digamma(alpha) - digamma(alpha.sum())
 
 
 def _chol_logdet(W):
-    """Cholesky factors ``L_k`` (``W_k = L_k L_k^T``) and ``log |W_k|`` of a stack of SPD matrices."""
+    """Cholesky factors ``L_k`` (``W_k = L_k L_k^T``) and ``log |W_k|`` of a stack of SPD
+    matrices.
+    """
     L = np.linalg.cholesky(W)
     logdet = 2.0 * np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(axis=-1)
     return L, logdet
@@ -382,7 +386,9 @@ def _rho_constants(q, c):
 
 
 def _block_stats(xb, r):
-    """``(N_k, sum_n r_nk x_n, sum_n r_nk vec(x_n x_n^T))`` of one block: ``xb`` (D, B), ``r`` (K, B)."""
+    """``(N_k, sum_n r_nk x_n, sum_n r_nk vec(x_n x_n^T))`` of one block: ``xb`` (D, B), ``r`` (K,
+    B).
+    """
     D, B = xb.shape
     xx = (xb[:, None, :] * xb[None, :, :]).reshape(
         D * D, B
@@ -524,7 +530,9 @@ class _Stats:
 
 
 def _stats_from_resp(Xst, c, resp, block=_BLOCK):
-    """Statistics of given responsibilities ``resp`` (N, K) for data ``Xst`` (D, N) shifted by ``c``."""
+    """Statistics of given responsibilities ``resp`` (N, K) for data ``Xst`` (D, N) shifted by
+    ``c``.
+    """
     D, N = Xst.shape
     K = resp.shape[1]
     N_k, Sx, Sxx = np.zeros(K), np.zeros((K, D)), np.zeros((K, D * D))
@@ -717,7 +725,8 @@ def _sum_terms(terms):
 
 
 def elbo_terms(X, resp, q, prior):
-    """The seven expectations of the full ELBO -- eqs. :eq:`bgmm-elbo-lik`-:eq:`bgmm-elbo-qmulam` (Bishop 10.71-10.77).
+    """The seven expectations of the full ELBO -- eqs. :eq:`bgmm-elbo-lik`-:eq:`bgmm-elbo-qmulam`
+    (Bishop 10.71-10.77).
 
     Every constant is kept, so that ``elbo = sum of the p-terms - sum of the q-terms`` is a
     genuine lower bound on ``log p(X)``.
@@ -749,7 +758,8 @@ def elbo_terms(X, resp, q, prior):
 
 
 def elbo(X, resp, q, prior):
-    """Full ELBO ``E_q[log p(X, Z, pi, mu, Lambda)] - E_q[log q]`` -- eq. :eq:`bgmm-elbo` (Bishop 10.70).
+    """Full ELBO ``E_q[log p(X, Z, pi, mu, Lambda)] - E_q[log q]`` -- eq. :eq:`bgmm-elbo` (Bishop
+    10.70).
 
     Parameters are those of :func:`elbo_terms`.
 
@@ -874,7 +884,8 @@ def fit(
 
 
 def predictive_density(x, q, log=False):
-    """Posterior predictive ``p(x | X)``, a mixture of Student-t -- eq. :eq:`bgmm-predictive` (Bishop 10.81).
+    """Posterior predictive ``p(x | X)``, a mixture of Student-t -- eq. :eq:`bgmm-predictive`
+    (Bishop 10.81).
 
     ``p(x | X) = sum_k alpha_k / alpha_hat St(x | m_k, L_k, nu_k + 1 - D)`` with precision
     ``L_k = (nu_k + 1 - D) beta_k / (1 + beta_k) W_k``.

@@ -10,7 +10,8 @@ diagonal (mean-field). Its ELBO is ``E_q[log p(t, w)] + H[q]`` with
 gradient in ``(m, L)``:
 
 * the score-function estimator :eq:`bc-score` (Ranganath et al. 2014), which needs only
-  ``log_joint``, optionally with a leave-one-out baseline as control variate :eq:`bc-control-variate`;
+  ``log_joint``, optionally with a leave-one-out baseline as control variate
+  :eq:`bc-control-variate`;
 * the reparameterisation estimator :eq:`bc-reparam` (Kingma and Welling 2014), which writes
   ``w = m + L eps`` with ``eps ~ N(0, I)`` and differentiates through the draw.
 
@@ -161,7 +162,9 @@ def score_gradient(
 
 @dataclass(frozen=True)
 class BbviResult:
-    """Output of :func:`fit`: the averaged ``q = N(m, L L^T)`` and the Monte Carlo ELBO of each step."""
+    """Output of :func:`fit`: the averaged ``q = N(m, L L^T)`` and the Monte Carlo ELBO of each
+    step.
+    """
 
     m: np.ndarray
     L: np.ndarray
@@ -187,7 +190,8 @@ def fit(
     seed=None,
     average_last=0.5,
 ):
-    """Maximise the ELBO over Gaussian ``q`` with the reparameterisation gradient :eq:`bc-reparam` and Adam.
+    """Maximise the ELBO over Gaussian ``q`` with the reparameterisation gradient :eq:`bc-reparam`
+    and Adam.
 
     The free parameters are ``m``, ``log L_ii`` and, unless ``mean_field``, the entries of ``L``
     below the diagonal; the gradient in ``log L_ii`` is ``L_ii grad_{L_ii}``. Adam (beta1 = 0.9,
@@ -198,7 +202,8 @@ def fit(
     Returns
     -------
     BbviResult
-        ``elbo_trace[k]`` is the Monte Carlo ELBO estimate ``mean_s log p(t, w_s) + H[q]`` of step ``k``.
+        ``elbo_trace[k]`` is the Monte Carlo ELBO estimate ``mean_s log p(t, w_s) + H[q]`` of step
+        ``k``.
     """
     _check_callable(log_joint, "log_joint")
     _check_callable(grad_log_joint, "grad_log_joint")

@@ -39,7 +39,8 @@ def log_evidence(log_joint):
 
 
 def posterior(log_joint):
-    """Exact posterior ``log p(z | x) = log p(x, z) - log p(x)`` -- eq. :eq:`posterior-bayes`, chapter 2.
+    """Exact posterior ``log p(z | x) = log p(x, z) - log p(x)`` -- eq. :eq:`posterior-bayes`,
+    chapter 2.
 
     Parameters
     ----------
@@ -56,7 +57,8 @@ def posterior(log_joint):
 
 
 def kl(log_q, log_p):
-    """Kullback--Leibler divergence ``KL(q || p) = E_q[log q - log p]`` -- eq. :eq:`kl-def`, chapter 2.
+    """Kullback--Leibler divergence ``KL(q || p) = E_q[log q - log p]`` -- eq. :eq:`kl-def`, chapter
+    2.
 
     Parameters
     ----------
@@ -88,7 +90,8 @@ def kl(log_q, log_p):
 
 
 def entropy(log_q):
-    """Entropy ``H[q] = -E_q[log q]`` of a normalised table -- eq. :eq:`elbo-entropy-form`, chapter 2.
+    """Entropy ``H[q] = -E_q[log q]`` of a normalised table -- eq. :eq:`elbo-entropy-form`, chapter
+    2.
 
     Parameters
     ----------
@@ -109,7 +112,8 @@ def entropy(log_q):
 
 
 def elbo(log_q, log_joint):
-    """Evidence lower bound ``ELBO(q) = E_q[log p(x, z) - log q(z)]`` -- eq. :eq:`elbo-def`, chapter 2.
+    """Evidence lower bound ``ELBO(q) = E_q[log p(x, z) - log q(z)]`` -- eq. :eq:`elbo-def`, chapter
+    2.
 
     Parameters
     ----------

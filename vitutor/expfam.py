@@ -112,7 +112,9 @@ class ExponentialFamily:
         return np.zeros(self.batch_shape)
 
     def logpdf(self, z):
-        """``log h(z) + eta . T(z) - A(eta)`` -- eq. :eq:`ef-form`; ``z`` broadcasts against the batch."""
+        """``log h(z) + eta . T(z) - A(eta)`` -- eq. :eq:`ef-form`; ``z`` broadcasts against the
+        batch.
+        """
         Tz = self.T(z)
         return (
             self.log_base_measure(z)
@@ -121,7 +123,8 @@ class ExponentialFamily:
         )
 
     def entropy(self):
-        """Differential (or Shannon) entropy ``A - eta . grad A - E[log h]`` -- eq. :eq:`ef-entropy`.
+        """Differential (or Shannon) entropy ``A - eta . grad A - E[log h]`` -- eq.
+        :eq:`ef-entropy`.
 
         Returns
         -------
@@ -134,7 +137,8 @@ class ExponentialFamily:
         )
 
     def kl(self, other):
-        """``KL(self || other) = A(eta_o) - A(eta_s) - (eta_o - eta_s) . grad A(eta_s)`` -- eq. :eq:`ef-kl`.
+        """``KL(self || other) = A(eta_o) - A(eta_s) - (eta_o - eta_s) . grad A(eta_s)`` -- eq.
+        :eq:`ef-kl`.
 
         Parameters
         ----------
@@ -435,7 +439,8 @@ class Dirichlet(ExponentialFamily):
 
 @dataclass(frozen=True)
 class Categorical(ExponentialFamily):
-    r"""Categorical on ``{0..K-1}`` in the overcomplete form: ``T(z) = onehot(z)``, ``eta = log p + c``.
+    r"""Categorical on ``{0..K-1}`` in the overcomplete form: ``T(z) = onehot(z)``, ``eta = log p +
+    c``.
 
     ``A(eta) = log sum_k exp(eta_k)``, ``grad A = softmax(eta)`` -- eq. :eq:`ef-categorical`,
     chapter 6.  Any finite ``eta`` is allowed; adding a constant to a row leaves the distribution
@@ -459,7 +464,9 @@ class Categorical(ExponentialFamily):
         return softmax(self.eta, axis=-1)
 
     def T(self, z):
-        """One-hot encoding of the integer ``z`` in ``0..K-1`` (the number of categories comes from ``eta``)."""
+        """One-hot encoding of the integer ``z`` in ``0..K-1`` (the number of categories comes from
+        ``eta``).
+        """
         z = np.asarray(z)
         if not np.issubdtype(z.dtype, np.integer):
             raise TypeError(f"z must be integers, got dtype {z.dtype}")
@@ -491,7 +498,8 @@ class Categorical(ExponentialFamily):
 
 @dataclass(frozen=True)
 class NormalGamma(ExponentialFamily):
-    r"""Normal--Gamma ``NG(mu, tau | m, kappa, a, b)``: ``tau ~ Gamma(a, b)``, ``mu | tau ~ N(m, 1/(kappa tau))``.
+    r"""Normal--Gamma ``NG(mu, tau | m, kappa, a, b)``: ``tau ~ Gamma(a, b)``, ``mu | tau ~ N(m,
+    1/(kappa tau))``.
 
     ``z = (mu, tau)`` along the last axis, ``T(z) = (tau mu, tau mu^2, tau, log tau)``,
     ``eta = (kappa m, -kappa / 2, -(b + kappa m^2 / 2), a - 1/2)`` and

@@ -76,7 +76,7 @@ def check_counts(X, name="X"):
                 f"{name} must be 2-D (documents x words), got shape {X.shape}"
             )
         dtype = X.dtype
-        if dtype == bool or not (
+        if dtype == np.bool_ or not (
             np.issubdtype(dtype, np.integer)
             or np.issubdtype(dtype, np.floating)
         ):
@@ -148,7 +148,8 @@ def _check_gamma(gamma, D, K, name="gamma"):
 def _check_vocabulary(X, lam, name="X"):
     if X.shape[1] != lam.shape[1]:
         raise ValueError(
-            f"{name} has {X.shape[1]} columns but the topics lam have a vocabulary of {lam.shape[1]} words: "
+            f"{name} has {X.shape[1]} columns but the topics lam have a vocabulary of "
+            f"{lam.shape[1]} words: "
             "the vocabulary sizes must match"
         )
 
@@ -235,7 +236,8 @@ def simulate_corpus(D, V, K, alpha, eta, doc_length, seed=None):
 
 
 def expected_log(conc):
-    """``E[log theta_k] = psi(conc_k) - psi(sum_k conc_k)`` along the last axis -- eq. :eq:`lda-elog`.
+    """``E[log theta_k] = psi(conc_k) - psi(sum_k conc_k)`` along the last axis -- eq.
+    :eq:`lda-elog`.
 
     The Dirichlet's ``grad A`` (:meth:`vitutor.expfam.Dirichlet.mean_T`), without its validation.
     """
@@ -326,7 +328,8 @@ def _gamma_sweep(
     """One (phi, gamma) update of the documents ``docs``: the compiled twin of the numpy sweep.
 
     For document ``d = docs[i]``: ``norm_w = sum_k et[i, k] eb_T[w, k]`` at each of its words,
-    then ``g_out[i, k] = alpha + et[i, k] sum_w (n_dw / norm_w) eb_T[w, k]`` (eq. lda-implicit-gamma).
+    then ``g_out[i, k] = alpha + et[i, k] sum_w (n_dw / norm_w) eb_T[w, k]`` (eq.
+    lda-implicit-gamma).
     """
     K = et.shape[1]
     acc = np.empty(K)
@@ -352,7 +355,9 @@ def _gamma_sweep(
 def _add_sstats(
     indptr, indices, data, eb_T, docs, et, sstats_T
 ):  # pragma: no cover - compiled
-    """``sstats_T[w, k] += (n_dw / norm_dw) et[i, k]`` for ``d = docs[i]`` (eq. lda-implicit-sstats)."""
+    """``sstats_T[w, k] += (n_dw / norm_dw) et[i, k]`` for ``d = docs[i]`` (eq.
+    lda-implicit-sstats).
+    """
     K = et.shape[1]
     for i in range(docs.size):
         d = docs[i]
@@ -456,13 +461,15 @@ def _e_step(X, lam, alpha, gamma0, tol, max_iter, sstats=True, compiled=True):
             )
     if not sstats:
         return gamma, None, n_iter
-    # sstats[k, w] = sum_d n_dw phi_dwk = exp E[log beta_kw] sum_d (n_dw / norm_dw) exp E[log theta_dk]
+    # sstats[k, w] = sum_d n_dw phi_dwk = exp E[log beta_kw] sum_d (n_dw / norm_dw) exp E[log
+    # theta_dk]
     return gamma, exp_elog_beta * sstats_T.T, n_iter
 
 
 def e_step(X, lam, alpha, gamma0=None, tol=1e-3, max_iter=100):
     """The local step: optimal ``gamma`` and the expected counts for ``lam`` -- eqs. :eq:`lda-phi`,
-    :eq:`lda-gamma`, with ``phi`` implicit (eqs. :eq:`lda-implicit-gamma`, :eq:`lda-implicit-sstats`).
+    :eq:`lda-gamma`, with ``phi`` implicit (eqs. :eq:`lda-implicit-gamma`,
+    :eq:`lda-implicit-sstats`).
 
     For every document, alternate ``phi_dwk ∝ exp(E[log theta_dk] + E[log beta_kw])`` and
     ``gamma_dk = alpha + sum_w n_dw phi_dwk`` until the mean absolute change of ``gamma_d`` is
@@ -559,7 +566,8 @@ def _elbo(X, gamma, lam, alpha, eta):
 def elbo(X, gamma, lam, alpha, eta):
     """The ELBO at ``(gamma, lam)`` with ``phi`` at its optimum -- eq. :eq:`lda-elbo`.
 
-    Every term is kept, the Dirichlet normalisers ``A(alpha) = K log Gamma(alpha) - log Gamma(K alpha)``
+    Every term is kept, the Dirichlet normalisers ``A(alpha) = K log Gamma(alpha) - log Gamma(K
+    alpha)``
     and ``A(eta)`` included, so the value is a lower bound on ``log p(X | alpha, eta)``:
 
     ``sum_dw n_dw log sum_k exp(E[log theta_dk] + E[log beta_kw])``
@@ -675,7 +683,8 @@ def batch_vb(
     e_step_max_iter=100,
     warm_start=False,
 ):
-    """Batch variational Bayes for LDA (variational EM over ``lam``) -- algorithm :prf:ref:`lda-batch`.
+    """Batch variational Bayes for LDA (variational EM over ``lam``) -- algorithm
+    :prf:ref:`lda-batch`.
 
     Each iteration runs the E-step over all documents (eqs. :eq:`lda-phi`, :eq:`lda-gamma`), each
     started from its previous ``gamma`` (warm start), then sets ``lam = eta + sum_d n_dw phi_dwk``
@@ -784,7 +793,8 @@ def online_vb(
     eval_every=None,
     warm_start=False,
 ):
-    """Online variational Bayes for LDA (Hoffman et al. 2010): chapter 6's SVI -- algorithm :prf:ref:`lda-online`.
+    """Online variational Bayes for LDA (Hoffman et al. 2010): chapter 6's SVI -- algorithm
+    :prf:ref:`lda-online`.
 
     Step ``t`` draws a minibatch ``B`` of distinct documents (:func:`vitutor.svi.minibatches`),
     runs the E-step on it (warm-started from the documents' last ``gamma``), and moves

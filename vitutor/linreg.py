@@ -50,7 +50,9 @@ _LOG_2PI = float(np.log(2.0 * np.pi))
 
 @dataclass(frozen=True)
 class LinRegPrior:
-    """Prior and noise of eq. :eq:`bc-linreg-model`: ``alpha ~ Gamma(a0, b0)`` (rate ``b0``), noise precision ``beta``."""
+    """Prior and noise of eq. :eq:`bc-linreg-model`: ``alpha ~ Gamma(a0, b0)`` (rate ``b0``), noise
+    precision ``beta``.
+    """
 
     a0: float = 1e-2
     b0: float = 1e-2
@@ -65,7 +67,9 @@ class LinRegPrior:
 
 @dataclass(frozen=True)
 class LinRegResult:
-    """Output of :func:`cavi`: ``q(w) = N(m_N, S_N)``, ``q(alpha) = Gamma(a_N, b_N)``, the ELBO after each iteration."""
+    """Output of :func:`cavi`: ``q(w) = N(m_N, S_N)``, ``q(alpha) = Gamma(a_N, b_N)``, the ELBO
+    after each iteration.
+    """
 
     m_N: np.ndarray
     S_N: np.ndarray
@@ -92,7 +96,9 @@ def _check(Phi, t, prior):
 
 
 def polynomial_design(x, degree):
-    """Design matrix ``Phi[n, j] = x_n ** j`` for ``j = 0..degree`` (Bishop's polynomial curve fitting)."""
+    """Design matrix ``Phi[n, j] = x_n ** j`` for ``j = 0..degree`` (Bishop's polynomial curve
+    fitting).
+    """
     x = check_data(x, "x")
     degree = check_int(degree, "degree", 0)
     return x[:, None] ** np.arange(degree + 1)
@@ -230,7 +236,9 @@ def cavi(Phi, t, prior, E_alpha0=1.0, max_iter=500, tol=1e-12):
 
 
 class _Spectrum:
-    """``Phi^T Phi = V diag(d) V^T`` and the projections that make ``p(t | alpha)`` cheap for many alphas."""
+    """``Phi^T Phi = V diag(d) V^T`` and the projections that make ``p(t | alpha)`` cheap for many
+    alphas.
+    """
 
     def __init__(self, Phi, t):
         self.N, self.M = Phi.shape
@@ -240,7 +248,9 @@ class _Spectrum:
         self.tt = float(t @ t)
 
     def log_evidence_given_alpha(self, alpha, beta):
-        """``log N(t | 0, beta^-1 I + alpha^-1 Phi Phi^T)`` by the matrix determinant lemma and Woodbury."""
+        """``log N(t | 0, beta^-1 I + alpha^-1 Phi Phi^T)`` by the matrix determinant lemma and
+        Woodbury.
+        """
         alpha = np.asarray(alpha, dtype=float)[..., None]
         A = (
             alpha + beta * self.d
@@ -263,7 +273,8 @@ class _Spectrum:
 
 
 def log_evidence_given_alpha(Phi, t, prior, alpha):
-    """``log p(t | alpha) = log N(t | 0, beta^-1 I + alpha^-1 Phi Phi^T)`` -- eq. :eq:`bc-linreg-evidence`.
+    """``log p(t | alpha) = log N(t | 0, beta^-1 I + alpha^-1 Phi Phi^T)`` -- eq.
+    :eq:`bc-linreg-evidence`.
 
     ``alpha`` may be an array; the result has its shape.
     """
@@ -275,7 +286,9 @@ def log_evidence_given_alpha(Phi, t, prior, alpha):
 
 
 def _log_alpha_density(spec, prior):
-    """``u -> log p(t | e^u) + log Gamma(e^u | a0, b0) + u``: the integrand of the evidence over ``u = log alpha``."""
+    """``u -> log p(t | e^u) + log Gamma(e^u | a0, b0) + u``: the integrand of the evidence over ``u
+    = log alpha``.
+    """
     a0, b0, beta = prior.a0, prior.b0, prior.beta
 
     def f(u):
@@ -319,7 +332,8 @@ def _mode_and_range(f):
 
 
 def log_evidence(Phi, t, prior):
-    """Exact ``log p(t) = log int p(t | alpha) p(alpha) d alpha`` by adaptive quadrature -- eq. :eq:`bc-linreg-evidence`.
+    """Exact ``log p(t) = log int p(t | alpha) p(alpha) d alpha`` by adaptive quadrature -- eq.
+    :eq:`bc-linreg-evidence`.
 
     The integral is taken over ``u = log alpha`` (Jacobian ``e^u``), on the range where the
     integrand is above ``e^-60`` of its peak, with ``scipy.integrate.quad`` at a relative
@@ -341,7 +355,8 @@ def log_evidence(Phi, t, prior):
 
 
 def predictive(Phi_new, prior, m_N, S_N):
-    """Variational predictive ``N(t | m_N^T phi, 1/beta + phi^T S_N phi)`` -- eq. :eq:`bc-linreg-predictive`.
+    """Variational predictive ``N(t | m_N^T phi, 1/beta + phi^T S_N phi)`` -- eq.
+    :eq:`bc-linreg-predictive`.
 
     Returns
     -------
@@ -354,7 +369,8 @@ def predictive(Phi_new, prior, m_N, S_N):
 
 
 def exact_predictive(Phi, t, prior, Phi_new):
-    """Exact predictive mean and variance, ``p(t_new | t) = int p(t_new | t, alpha) p(alpha | t) d alpha``.
+    """Exact predictive mean and variance, ``p(t_new | t) = int p(t_new | t, alpha) p(alpha | t) d
+    alpha``.
 
     Given ``alpha`` the predictive is ``N(m_alpha^T phi, 1/beta + phi^T S_alpha phi)``
     (eq. :eq:`bc-linreg-predictive` with ``alpha`` known); the mean and variance of the mixture

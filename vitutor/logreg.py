@@ -1,4 +1,5 @@
-"""Bayesian logistic regression: the Jaakkola--Jordan local bound, Laplace, and the exact answer -- chapter 8.
+"""Bayesian logistic regression: the Jaakkola--Jordan local bound, Laplace, and the exact answer --
+chapter 8.
 
 The model, eq. :eq:`bc-logreg-model`::
 
@@ -85,7 +86,8 @@ def _check_gaussian(m, S, M):
 
 
 def simulate(n, w, x_loc=0.0, x_scale=1.0, seed=None):
-    """Draw ``n`` points: ``x ~ N(x_loc, x_scale^2)``, design ``X = [1, x]``, ``t ~ Bernoulli(sigma(X w))``.
+    """Draw ``n`` points: ``x ~ N(x_loc, x_scale^2)``, design ``X = [1, x]``, ``t ~
+    Bernoulli(sigma(X w))``.
 
     Returns
     -------
@@ -105,7 +107,9 @@ def simulate(n, w, x_loc=0.0, x_scale=1.0, seed=None):
 
 
 def jj_lambda(xi):
-    """``lambda(xi) = (sigma(xi) - 1/2) / (2 xi) = tanh(xi / 2) / (4 xi)``, with ``lambda(0) = 1/8`` -- eq. :eq:`bc-jj-bound`."""
+    """``lambda(xi) = (sigma(xi) - 1/2) / (2 xi) = tanh(xi / 2) / (4 xi)``, with ``lambda(0) = 1/8``
+    -- eq. :eq:`bc-jj-bound`.
+    """
     xi = np.abs(np.asarray(xi, dtype=float))
     small = xi < 1e-6
     safe = np.where(small, 1.0, xi)
@@ -115,7 +119,8 @@ def jj_lambda(xi):
 
 
 def log_sigmoid_bound(a, xi):
-    """``log sigma(xi) + (a - xi) / 2 - lambda(xi) (a^2 - xi^2)``, a lower bound on ``log sigma(a)`` -- eq. :eq:`bc-jj-bound`.
+    """``log sigma(xi) + (a - xi) / 2 - lambda(xi) (a^2 - xi^2)``, a lower bound on ``log sigma(a)``
+    -- eq. :eq:`bc-jj-bound`.
 
     Equality holds at ``a = +-xi``.
     """
@@ -130,7 +135,8 @@ def log_sigmoid_bound(a, xi):
 def update_q(X, t, prior_var, xi):
     """Optimal Gaussian ``q(w)`` for fixed tangent points ``xi`` -- eq. :eq:`bc-logreg-qw`.
 
-    ``S_N^-1 = I / prior_var + 2 sum_n lambda(xi_n) x_n x_n^T`` and ``m_N = S_N sum_n (t_n - 1/2) x_n``.
+    ``S_N^-1 = I / prior_var + 2 sum_n lambda(xi_n) x_n x_n^T`` and ``m_N = S_N sum_n (t_n - 1/2)
+    x_n``.
 
     Returns
     -------
@@ -160,7 +166,9 @@ def _update_q(X, t, prior_var, xi):
 
 
 def update_xi(X, m_N, S_N):
-    """EM update of the tangent points -- eq. :eq:`bc-logreg-xi`: ``xi_n^2 = x_n^T (S_N + m_N m_N^T) x_n``."""
+    """EM update of the tangent points -- eq. :eq:`bc-logreg-xi`: ``xi_n^2 = x_n^T (S_N + m_N m_N^T)
+    x_n``.
+    """
     X = check_design(X, "X")
     m_N, S_N = _check_gaussian(m_N, S_N, X.shape[1])
     return _update_xi(X, m_N, S_N)
@@ -192,7 +200,8 @@ def _local_bound(X, t, prior_var, xi):
 
 
 def bound_objective(X, t, prior_var, m, S, xi):
-    """``F(q, xi) = E_q[log h(w, xi) + log p(w)] + H[q]`` for ``q = N(m, S)`` -- eq. :eq:`bc-logreg-F`.
+    """``F(q, xi) = E_q[log h(w, xi) + log p(w)] + H[q]`` for ``q = N(m, S)`` -- eq.
+    :eq:`bc-logreg-F`.
 
     ``h(w, xi) = prod_n exp(t_n a_n) sigma(-a_n)`` with each ``sigma`` replaced by its bound
     :eq:`bc-jj-bound`; quadratic in ``w``, so the expectation is a closed form in ``m`` and ``S``.
@@ -221,7 +230,9 @@ def bound_objective(X, t, prior_var, m, S, xi):
 
 @dataclass(frozen=True)
 class JJResult:
-    """Output of :func:`em`: ``q(w) = N(m_N, S_N)``, tangent points ``xi``, the bound after each iteration."""
+    """Output of :func:`em`: ``q(w) = N(m_N, S_N)``, tangent points ``xi``, the bound after each
+    iteration.
+    """
 
     m_N: np.ndarray
     S_N: np.ndarray
@@ -269,7 +280,8 @@ def _as_rows(W, M):
 
 
 def log_joint(W, X, t, prior_var):
-    """``log p(t, w) = sum_n [t_n a_n - log(1 + e^{a_n})] + log N(w | 0, prior_var I)``, ``a = X w`` -- eq. :eq:`bc-logreg-model`.
+    """``log p(t, w) = sum_n [t_n a_n - log(1 + e^{a_n})] + log N(w | 0, prior_var I)``, ``a = X w``
+    -- eq. :eq:`bc-logreg-model`.
 
     ``W`` has shape ``(..., M)``; the result has shape ``W.shape[:-1]``.
     """
@@ -294,7 +306,9 @@ def grad_log_joint(W, X, t, prior_var):
 
 @dataclass(frozen=True)
 class LaplaceResult:
-    """The Laplace approximation ``N(mode, cov)`` and its estimate of ``log p(t)`` -- eq. :eq:`bc-laplace`."""
+    """The Laplace approximation ``N(mode, cov)`` and its estimate of ``log p(t)`` -- eq.
+    :eq:`bc-laplace`.
+    """
 
     mode: np.ndarray
     cov: np.ndarray
@@ -303,7 +317,8 @@ class LaplaceResult:
 
 
 def laplace(X, t, prior_var, max_iter=100, tol=1e-12):
-    """Laplace approximation at the posterior mode, found by Newton's method -- eq. :eq:`bc-laplace`.
+    """Laplace approximation at the posterior mode, found by Newton's method -- eq.
+    :eq:`bc-laplace`.
 
     ``cov = (I / prior_var + X^T R X)^-1`` with ``R = diag(sigma(a_n)(1 - sigma(a_n)))`` at the
     mode, and ``log p(t) ~ log p(t, mode) + M/2 log 2 pi + 1/2 log |cov|``.
@@ -312,7 +327,9 @@ def laplace(X, t, prior_var, max_iter=100, tol=1e-12):
     max_iter = check_int(max_iter, "max_iter", 1)
     M = X.shape[1]
     w = np.zeros(M)
-    for it in range(1, max_iter + 1):
+    n_iter = 0
+    while n_iter < max_iter:
+        n_iter += 1
         p = expit(X @ w)
         grad = X.T @ (t - p) - w / prior_var
         hess = (
@@ -330,11 +347,12 @@ def laplace(X, t, prior_var, max_iter=100, tol=1e-12):
         + 0.5 * M * _LOG_2PI
         + 0.5 * np.linalg.slogdet(cov)[1]
     )
-    return LaplaceResult(w, cov, log_ev, it)
+    return LaplaceResult(w, cov, log_ev, n_iter)
 
 
 def expected_log_lik(X, t, m, S, n_nodes=64):
-    """``sum_n E_q[log p(t_n | w)]`` for ``q = N(m, S)`` by Gauss--Hermite quadrature -- eq. :eq:`bc-elbo-gauss`.
+    """``sum_n E_q[log p(t_n | w)]`` for ``q = N(m, S)`` by Gauss--Hermite quadrature -- eq.
+    :eq:`bc-elbo-gauss`.
 
     Under ``q``, ``a_n = w^T x_n ~ N(x_n^T m, x_n^T S x_n)``, so each term is a one-dimensional
     Gaussian expectation of ``t_n a_n - log(1 + e^{a_n})``, taken on ``n_nodes`` nodes.
@@ -385,7 +403,8 @@ class GridPosterior:
     """Exact posterior of a two-parameter model on a grid -- eq. :eq:`bc-grid`.
 
     ``w1``, ``w2`` are the grid axes, ``log_post[i, j]`` the normalised log density at
-    ``(w1[i], w2[j])``, ``log_evidence`` the log of the integral of ``p(t, w)``, ``mean`` and ``cov``
+    ``(w1[i], w2[j])``, ``log_evidence`` the log of the integral of ``p(t, w)``, ``mean`` and
+    ``cov``
     the posterior moments.
     """
 
@@ -417,7 +436,8 @@ class GridPosterior:
 
 
 def grid_posterior(X, t, prior_var, n_grid=351, width=11.0):
-    """Exact posterior moments and ``log p(t)`` for ``M = 2`` by quadrature on a grid -- eq. :eq:`bc-grid`.
+    """Exact posterior moments and ``log p(t)`` for ``M = 2`` by quadrature on a grid -- eq.
+    :eq:`bc-grid`.
 
     The grid spans ``width`` Laplace standard deviations either side of the mode in each
     coordinate, with ``n_grid`` points per axis; the integrals are Riemann sums, which converge

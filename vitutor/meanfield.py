@@ -111,7 +111,8 @@ def _per_axis(value, name, shape):
         ) from None
     if len(items) != len(shape):
         raise ValueError(
-            f"{name} must hold one vector per axis of log_joint ({len(shape)} axes), got {len(items)}"
+            f"{name} must hold one vector per axis of log_joint ({len(shape)} axes), got "
+            f"{len(items)}"
         )
     return items
 
@@ -126,7 +127,9 @@ def _check_length(f, name, n_j, j):
 def _check_factors(log_q, shape, name="log_q"):
     """One normalised log-probability vector per axis of a table of the given shape."""
     checked = []
-    for j, (f, n_j) in enumerate(zip(_per_axis(log_q, name, shape), shape)):
+    for j, (f, n_j) in enumerate(
+        zip(_per_axis(log_q, name, shape), shape, strict=True)
+    ):
         f = check_log_distribution(f, f"{name}[{j}]")
         _check_length(f, f"{name}[{j}]", n_j, j)
         checked.append(f)
@@ -136,7 +139,9 @@ def _check_factors(log_q, shape, name="log_q"):
 def _check_init(init, shape):
     """Initial factors given as probability vectors; returns their logarithms."""
     log_q = []
-    for j, (f, n_j) in enumerate(zip(_per_axis(init, "init", shape), shape)):
+    for j, (f, n_j) in enumerate(
+        zip(_per_axis(init, "init", shape), shape, strict=True)
+    ):
         f = as_float_array(f, f"init[{j}]")
         _check_length(f, f"init[{j}]", n_j, j)
         log_q.append(discrete.log_probs(f, f"init[{j}]"))
@@ -218,7 +223,8 @@ def elbo(log_joint, log_q):
     log_joint : array_like
         ``log p(x, z)`` for every configuration; axis ``j`` is the latent variable ``z_j``.
     log_q : sequence of array_like
-        ``log_q[j]``: normalised log-probability vector of ``q_j``, of length ``log_joint.shape[j]``.
+        ``log_q[j]``: normalised log-probability vector of ``q_j``, of length
+        ``log_joint.shape[j]``.
 
     Returns
     -------
@@ -306,14 +312,15 @@ def _random_init(log_joint, rng):
     )
     return [
         np.where(np.arange(n_j) == c, 0.0, -np.inf)
-        for n_j, c in zip(log_joint.shape, cell)
+        for n_j, c in zip(log_joint.shape, cell, strict=True)
     ]
 
 
 def cavi(
     log_joint, init=None, seed=None, max_iter=1000, tol=1e-10, order=None
 ):
-    """Coordinate ascent variational inference on a discrete joint table -- algorithm :prf:ref:`mf-cavi`, chapter 3.
+    """Coordinate ascent variational inference on a discrete joint table -- algorithm
+    :prf:ref:`mf-cavi`, chapter 3.
 
     Each sweep replaces every factor in turn by its exact coordinate maximiser, eq. :eq:`mf-update`;
     the ELBO, eq. :eq:`mf-elbo`, is recorded after every single-factor update and never decreases.
@@ -322,7 +329,8 @@ def cavi(
     ----------
     log_joint : array_like
         ``log p(x, z)`` for every configuration; axis ``j`` is the latent variable ``z_j``.
-        ``-inf`` marks impossible configurations; NaN, ``+inf`` and an all ``-inf`` table are refused.
+        ``-inf`` marks impossible configurations; NaN, ``+inf`` and an all ``-inf`` table are
+        refused.
     init : sequence of array_like, optional
         Starting factors as probability vectors, ``init[j]`` of length ``log_joint.shape[j]``.
         Zeros are allowed.  If None, each ``q_j`` is a flat-Dirichlet draw from ``seed``; when
@@ -442,7 +450,8 @@ def _gaussian_kl(m, s2, mean, precision):
 
 
 def gaussian_kl(m, s2, mean, precision):
-    """Reverse KL from a diagonal Gaussian to a Gaussian target -- eq. :eq:`mf-gaussian-kl`, chapter 3.
+    """Reverse KL from a diagonal Gaussian to a Gaussian target -- eq. :eq:`mf-gaussian-kl`, chapter
+    3.
 
     Parameters
     ----------
@@ -475,7 +484,8 @@ def gaussian_kl(m, s2, mean, precision):
 
 
 def gaussian_meanfield(mean, precision, init=None, max_iter=10_000, tol=1e-12):
-    """Mean-field approximation of ``N(mean, precision^-1)`` by CAVI -- eq. :eq:`mf-gaussian-update`, chapter 3.
+    """Mean-field approximation of ``N(mean, precision^-1)`` by CAVI -- eq.
+    :eq:`mf-gaussian-update`, chapter 3.
 
     Factor ``j`` is ``N(m_j, 1 / Lambda_jj)`` with
     ``m_j = mu_j - (1 / Lambda_jj) sum_{k != j} Lambda_jk (m_k - mu_k)``; the factors are

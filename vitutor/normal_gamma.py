@@ -96,9 +96,11 @@ class SufficientStatistics:
 
 @dataclass(frozen=True)
 class NormalGammaPosterior:
-    """Exact posterior ``NG(mu, tau | m_N, kappa_N, alpha_N, beta_N)`` -- eq. :eq:`ng-exact`, chapter 5.
+    """Exact posterior ``NG(mu, tau | m_N, kappa_N, alpha_N, beta_N)`` -- eq. :eq:`ng-exact`,
+    chapter 5.
 
-    ``tau | x ~ Gamma(alpha_N, beta_N)`` (shape, rate) and ``mu | tau, x ~ N(m_N, 1/(kappa_N tau))``;
+    ``tau | x ~ Gamma(alpha_N, beta_N)`` (shape, rate) and ``mu | tau, x ~ N(m_N, 1/(kappa_N
+    tau))``;
     marginally ``mu | x`` is Student-t with ``2 alpha_N`` degrees of freedom.
     """
 
@@ -183,7 +185,8 @@ def _stats(x):
 
 
 def sufficient_statistics(x):
-    """``n``, ``xbar`` and ``ss = sum_i (x_i - xbar)^2`` of a 1-D sample -- eq. :eq:`ng-suff`, chapter 5.
+    """``n``, ``xbar`` and ``ss = sum_i (x_i - xbar)^2`` of a 1-D sample -- eq. :eq:`ng-suff`,
+    chapter 5.
 
     ``ss`` is summed from the centred data (two passes), never as ``sum x^2 - n xbar^2``.
 
@@ -213,7 +216,8 @@ def _posterior(st, prior):
     if not beta_N > 0:
         raise ValueError(
             "x: with b0 = 0 the data must not all be equal (sum of squared deviations is 0, "
-            "so the posterior over tau is improper); use b0 > 0 or at least two distinct observations"
+            "so the posterior over tau is improper); use b0 > 0 or at least two distinct "
+            "observations"
         )
     return NormalGammaPosterior(
         m_N=m_N, kappa_N=kappa_N, alpha_N=alpha_N, beta_N=beta_N
@@ -293,7 +297,9 @@ def _q_mu(st, prior, E_tau):
 
 
 def _q_tau(st, prior, mu_N, lam_N):
-    """eq. :eq:`ng-qtau`: a_N = a0 + (n+1)/2, b_N = b0 + E_mu[sum_i (x_i - mu)^2 + lam0 (mu - mu0)^2]/2."""
+    """eq. :eq:`ng-qtau`: a_N = a0 + (n+1)/2, b_N = b0 + E_mu[sum_i (x_i - mu)^2 + lam0 (mu -
+    mu0)^2]/2.
+    """
     a_N = prior.a0 + 0.5 * (st.n + 1)
     # E_mu[sum_i (x_i - mu)^2] = ss + n (xbar - mu_N)^2 + n / lam_N
     e_sq_data = st.ss + st.n * ((st.xbar - mu_N) ** 2 + 1.0 / lam_N)
@@ -322,7 +328,8 @@ def update_q_mu(x, prior, E_tau):
 
 
 def update_q_tau(x, prior, mu_N, lam_N):
-    """Optimal ``q(tau) = Gamma(a_N, b_N)`` (shape, rate) given ``q(mu)`` -- eq. :eq:`ng-qtau`, chapter 5.
+    """Optimal ``q(tau) = Gamma(a_N, b_N)`` (shape, rate) given ``q(mu)`` -- eq. :eq:`ng-qtau`,
+    chapter 5.
 
     Parameters
     ----------
@@ -345,7 +352,9 @@ def update_q_tau(x, prior, mu_N, lam_N):
 
 
 def _elbo(st, prior, mu_N, lam_N, a_N, b_N):
-    """eq. :eq:`ng-elbo`: E_q[log p(x|mu,tau) + log p(mu|tau) + log p(tau)] + H[q(mu)] + H[q(tau)]."""
+    """eq. :eq:`ng-elbo`: E_q[log p(x|mu,tau) + log p(mu|tau) + log p(tau)] + H[q(mu)] +
+    H[q(tau)].
+    """
     E_tau = a_N / b_N
     E_log_tau = digamma(a_N) - np.log(b_N)
     e_sq_data = st.ss + st.n * ((st.xbar - mu_N) ** 2 + 1.0 / lam_N)
@@ -440,7 +449,8 @@ def cavi(x, prior, E_tau0=1.0, tol=1e-10, max_iter=1000):
     """Coordinate ascent for ``q(mu) q(tau)`` -- algorithm :prf:ref:`ng-cavi`, chapter 5.
 
     Each sweep sets ``q(mu)`` by eq. :eq:`ng-qmu` from the current ``E[tau]``, then ``q(tau)`` by
-    eq. :eq:`ng-qtau`, then records the ELBO (eq. :eq:`ng-elbo`).  In ``v = 1/E[tau]`` a sweep is the affine
+    eq. :eq:`ng-qtau`, then records the ELBO (eq. :eq:`ng-elbo`).  In ``v = 1/E[tau]`` a sweep is
+    the affine
     map ``v <- (2 beta_N + v) / (2 a_N)``, a contraction with rate ``1/(2 a_N) < 1``, so the
     iteration converges from any ``E_tau0 > 0``.
 

@@ -1,4 +1,5 @@
-r"""CAVI and SVI for a conditionally conjugate model over a Dask array -- appendix "Beyond one machine".
+r"""CAVI and SVI for a conditionally conjugate model over a Dask array -- appendix "Beyond one
+machine".
 
 The global update of chapter 6, ``lam = alpha + sum_i E[t(z_i, x_i)]`` (eq. :eq:`ef-global-update`),
 and the data part of the collapsed ELBO (eq. :eq:`ef-collapsed`) are sums over data points, so
@@ -204,7 +205,8 @@ def check_finite(client, x):
 
 
 def _block_sums(block, local_step, mean_T, rows=None):
-    # one chunk's (sum_i E[t(z_i, x_i)], sum_i local ELBO terms), flattened into alpha.size + 1 numbers
+    # one chunk's (sum_i E[t(z_i, x_i)], sum_i local ELBO terms), flattened into alpha.size + 1
+    # numbers
     part = block if rows is None else block[rows]
     stats, local = local_step(np.asarray(part, dtype=float), mean_T)
     return np.concatenate([np.ravel(stats), [float(local)]])
@@ -235,7 +237,8 @@ def _map_reduce(client, model, x, mean_T, rows_by_chunk=None):
 
 
 def local_sums(client, model, x, lam):
-    """``sum_i E[t(z_i, x_i)]`` and the data part of the ELBO, one map over the chunks of ``x`` and a sum
+    """``sum_i E[t(z_i, x_i)]`` and the data part of the ELBO, one map over the chunks of ``x`` and
+    a sum
     -- eq. :eq:`scale-map-reduce`.
 
     Parameters
@@ -270,7 +273,8 @@ def _check_model(model):
 
 @dataclass(frozen=True)
 class CaviResult:
-    """Output of :func:`cavi`: ``lam`` and ``q`` (the global factor), ``elbo_trace[t]`` the collapsed
+    """Output of :func:`cavi`: ``lam`` and ``q`` (the global factor), ``elbo_trace[t]`` the
+    collapsed
     ELBO after iteration ``t + 1``, ``n_iter`` and ``converged``."""
 
     lam: np.ndarray
@@ -290,7 +294,8 @@ def cavi(
     check=True,
     callback=None,
 ):
-    """CAVI over a Dask array: one map-reduce per iteration -- eqs. :eq:`ef-global-update`, :eq:`scale-map-reduce`.
+    """CAVI over a Dask array: one map-reduce per iteration -- eqs. :eq:`ef-global-update`,
+    :eq:`scale-map-reduce`.
 
     A first pass at ``init_lam`` gives the local optima and ``lam_1 = alpha + sum_i E[t_i]``; then
     iteration ``t`` maps the local step at ``lam_t`` over the chunks, records the collapsed ELBO

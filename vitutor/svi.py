@@ -215,7 +215,8 @@ def cavi(model, init, max_iter=1000, tol=1e-10):
 
 @dataclass(frozen=True)
 class ConjugateModel:
-    """A conditionally conjugate model: global ``beta``, local ``z_i`` -- eq. :eq:`ef-cc-model`, chapter 6.
+    """A conditionally conjugate model: global ``beta``, local ``z_i`` -- eq. :eq:`ef-cc-model`,
+    chapter 6.
 
     Attributes
     ----------
@@ -270,7 +271,8 @@ def _check_lam(model, lam, name="lam"):
 
 
 def global_step(model, x, lam):
-    """Optimal global natural parameter given the local optima -- eq. :eq:`ef-global-update`, chapter 6.
+    """Optimal global natural parameter given the local optima -- eq. :eq:`ef-global-update`,
+    chapter 6.
 
     ``lam_hat = alpha + sum_i E[t(z_i, x_i)]`` with every ``q(z_i)`` optimal for ``q(beta | lam)``.
 
@@ -295,7 +297,8 @@ def global_step(model, x, lam):
 
 
 def _elbo_of(model, lam, local):
-    # eq. (ef-collapsed): the data part (summed local terms) minus KL(q(beta | lam) || p(beta | alpha))
+    # eq. (ef-collapsed): the data part (summed local terms) minus KL(q(beta | lam) || p(beta |
+    # alpha))
     return float(local) - float(
         np.sum(model.family(lam).kl(model.family(model.alpha)))
     )
@@ -313,9 +316,11 @@ def _collapsed_elbo(model, x, lam):
 
 
 def collapsed_elbo(model, x, lam):
-    """ELBO as a function of ``lam`` with the local factors at their optimum -- eq. :eq:`ef-collapsed`, chapter 6.
+    """ELBO as a function of ``lam`` with the local factors at their optimum -- eq.
+    :eq:`ef-collapsed`, chapter 6.
 
-    ``L(lam) = sum_i E_q[log p(x_i, z_i | beta) - log q(z_i)] - KL(q(beta | lam) || p(beta | alpha))``.
+    ``L(lam) = sum_i E_q[log p(x_i, z_i | beta) - log q(z_i)] - KL(q(beta | lam) || p(beta |
+    alpha))``.
 
     Parameters
     ----------
@@ -356,7 +361,8 @@ def _check_kappa(kappa):
 
 
 def step_sizes(n_steps, kappa=0.7, tau0=1.0):
-    """Step sizes ``rho_t = (t + tau0)^(-kappa)``, ``t = 1..n_steps`` -- eq. :eq:`ef-svi-step`, chapter 6.
+    """Step sizes ``rho_t = (t + tau0)^(-kappa)``, ``t = 1..n_steps`` -- eq. :eq:`ef-svi-step`,
+    chapter 6.
 
     For ``kappa`` in ``(0.5, 1]`` they satisfy the Robbins--Monro conditions
     ``sum_t rho_t = inf`` and ``sum_t rho_t^2 < inf`` (eq. :eq:`ef-robbins-monro`).
@@ -420,7 +426,8 @@ class SviResult:
 
     ``lam`` is the final natural parameter of ``q(beta)`` and ``q`` the distribution it defines;
     ``elbo_trace[j]`` is the full-data :func:`collapsed_elbo` after step ``elbo_steps[j]``
-    (step 0 is the initialisation; both are empty when no evaluation was asked for); ``rho`` is the schedule used; ``passes`` the number of passes
+    (step 0 is the initialisation; both are empty when no evaluation was asked for); ``rho`` is the
+    schedule used; ``passes`` the number of passes
     over the data the steps made (``n_steps * batch_size / n``).
     """
 

@@ -99,7 +99,8 @@ def document_term_matrix(token_lists, min_df=5, max_df=0.25):
 def scipy_docstrings(
     submodules=SUBMODULES, min_df=5, max_df=0.25, min_tokens=20
 ):
-    """The docstrings of the public functions and ufuncs of ``scipy.<submodule>``, one document each.
+    """The docstrings of the public functions and ufuncs of ``scipy.<submodule>``, one document
+    each.
 
     A function is public when its name is in the submodule's ``__all__``; a docstring met twice
     (an alias) is kept once, under its first name; documents with fewer than ``min_tokens`` words
