@@ -455,3 +455,12 @@ def test_bad_gaussian_init_and_variances_are_refused():
         mf.gaussian_meanfield([0.0, 0.0], np.eye(2), init=[1.0])
     with pytest.raises(ValueError, match="s2"):
         mf.gaussian_kl([0.0, 0.0], [1.0, 0.0], [0.0, 0.0], np.eye(2))
+
+
+def test_log_product_refuses_a_table_too_large_to_build_and_names_log_q():
+    factors = [np.log(np.full(10, 0.1))] * 40
+    with pytest.raises(ValueError, match=r"log_q: .* 1\.000e\+40 cells"):
+        mf.log_product(factors)
+    with pytest.raises(ValueError, match="max_cells"):
+        mf.log_product(factors[:3], max_cells=999)
+    assert mf.log_product(factors[:3], max_cells=1000).shape == (10,) * 3

@@ -19,6 +19,7 @@ approximation of a multivariate Gaussian target by the same coordinate updates
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -186,13 +187,20 @@ def _elbo(finite, mask, q):
     return float(_contract(finite, q)) + entropy
 
 
-def log_product(log_q):
+#: Default cap on the cells of a table ``log_product`` builds: 2**27 float64 cells are 1 GiB.
+MAX_CELLS = 2**27
+
+
+def log_product(log_q, max_cells=MAX_CELLS):
     """Log table of the product ``q(z) = prod_j q_j(z_j)`` -- eq. :eq:`mf-family`, chapter 3.
 
     Parameters
     ----------
     log_q : sequence of array_like
         One normalised log-probability vector per latent variable.
+    max_cells : int
+        Largest table to build, in cells (``prod_j len(log_q[j])``); above it a ValueError naming
+        ``log_q`` is raised instead of a MemoryError.
 
     Returns
     -------
@@ -209,6 +217,13 @@ def log_product(log_q):
             raise ValueError(
                 f"log_q[{j}] must be a 1-D vector, got shape {f.shape}"
             )
+    max_cells = check_int(max_cells, "max_cells", 1)
+    cells = math.prod(f.size for f in factors)
+    if cells > max_cells:
+        raise ValueError(
+            f"log_q: the product of {len(factors)} factors would be a table of "
+            f"{cells:.3e} cells, more than max_cells = {max_cells:.3e}"
+        )
     table = factors[0]
     for f in factors[1:]:
         table = np.add.outer(table, f)
