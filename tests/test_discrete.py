@@ -139,10 +139,16 @@ def test_kl_treats_zero_mass_cells_as_zero_contribution():
 
 
 def test_kl_is_infinite_when_q_has_mass_where_p_has_none():
-    q = discrete.log_probs([0.5, 0.5])
-    p = discrete.log_probs([1.0, 0.0])
+    # generic values: with p = (1, 0) the term p log p would vanish (log 1 = 0) and a dropped
+    # entropy term would go unnoticed
+    q = discrete.log_probs([0.3, 0.45, 0.25])
+    p = discrete.log_probs([0.6, 0.4, 0.0])
     assert discrete.kl(q, p) == np.inf
-    assert discrete.kl(p, q) == pytest.approx(np.log(2.0), rel=1e-13)
+    expected = 0.6 * np.log(0.6 / 0.3) + 0.4 * np.log(0.4 / 0.45)
+    assert discrete.kl(p, q) == pytest.approx(expected, rel=1e-13)
+    assert discrete.kl(p, q) == pytest.approx(
+        scipy_entropy([0.6, 0.4, 0.0], [0.3, 0.45, 0.25]), rel=1e-13
+    )
 
 
 def test_elbo_matches_rel_entr_formula():

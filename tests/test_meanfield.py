@@ -71,11 +71,17 @@ def random_spd(rng, d):
     return a @ a.T + 0.3 * np.eye(d)
 
 
-def bimodal_table(n=7, spread=0.6):
+def bimodal_table(n=7, spread=0.6, weight_low=0.5):
+    """Two Gaussian blobs on an n x n grid, at (1, 1) and (n-2, n-2), unnormalised."""
     grid = np.arange(n)
     z1, z2 = np.meshgrid(grid, grid, indexing="ij")
-    blob = lambda c: -((z1 - c) ** 2 + (z2 - c) ** 2) / (2 * spread**2)  # noqa: E731
-    return np.logaddexp(np.log(0.5) + blob(1), np.log(0.5) + blob(n - 2))
+
+    def blob(c):
+        return -((z1 - c) ** 2 + (z2 - c) ** 2) / (2 * spread**2)
+
+    return np.logaddexp(
+        np.log(weight_low) + blob(1), np.log(1 - weight_low) + blob(n - 2)
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -244,6 +250,24 @@ def test_reverse_kl_locks_onto_the_mode_chosen_by_initialisation():
         )  # about log 2 lost
 
 
+def test_local_optima_of_unequal_modes_have_different_elbos():
+    # modes of mass 0.7 and 0.3: CAVI settles on either, and the ELBO it reaches is (nearly)
+    # log Z + log w_k, the log of the mass it keeps; the two optima differ by log(0.7 / 0.3)
+    log_joint = bimodal_table(weight_low=0.7)
+    log_Z = logsumexp(log_joint)
+    near_low = [np.eye(7)[1], np.eye(7)[1]]
+    near_high = [np.eye(7)[5], np.eye(7)[5]]
+    low, high = (mf.cavi(log_joint, init=i) for i in (near_low, near_high))
+    assert [int(np.argmax(f)) for f in low.log_q] == [1, 1]
+    assert [int(np.argmax(f)) for f in high.log_q] == [5, 5]
+    for r, w in ((low, 0.7), (high, 0.3)):
+        assert r.converged
+        assert abs(r.elbo_trace[-1] - (log_Z + np.log(w))) < 1e-3
+    assert low.elbo_trace[-1] - high.elbo_trace[-1] == pytest.approx(
+        np.log(0.7 / 0.3), abs=2e-3
+    )
+
+
 def test_update_order_can_change_the_fixed_point():
     log_joint = bimodal_table()
     lean_low = np.array([0.05, 0.6, 0.05, 0.05, 0.05, 0.15, 0.05])
@@ -321,6 +345,48 @@ def test_gaussian_meanfield_matches_direct_minimisation_of_reverse_kl():
     np.testing.assert_allclose(result.s2, np.exp(best.x[2:]), rtol=1e-6)
     assert -result.elbo_trace[-1] == pytest.approx(best.fun, abs=1e-10)
     assert -result.elbo_trace[-1] <= best.fun + 1e-12
+
+
+@pytest.mark.parametrize("rho", [0.5, 0.9, 0.99])
+def test_gaussian_meanfield_error_contracts_by_rho_squared_per_sweep(rho):
+    # in two dimensions one sweep multiplies the error of the means by rho^2; the independent
+    # route is the spectral radius of the Gauss-Seidel iteration matrix -(D + L)^-1 U
+    sd = np.array([0.7, 1.6])
+    covariance = np.array(
+        [[sd[0] ** 2, rho * sd[0] * sd[1]], [rho * sd[0] * sd[1], sd[1] ** 2]]
+    )
+    precision = np.linalg.inv(covariance)
+    mean = np.array([0.4, -1.3])
+    lower = np.tril(precision)
+    iteration = -np.linalg.solve(lower, np.triu(precision, 1))
+    radius = np.max(np.abs(np.linalg.eigvals(iteration)))
+    np.testing.assert_allclose(radius, rho**2, rtol=1e-10)
+    errors = [
+        np.abs(
+            mf.gaussian_meanfield(
+                mean, precision, init=[2.5, 3.1], max_iter=t, tol=0.0
+            ).m
+            - mean
+        )
+        for t in (2, 3)
+    ]
+    np.testing.assert_allclose(errors[1] / errors[0], radius, rtol=1e-8)
+
+
+def test_gaussian_meanfield_needs_more_sweeps_as_correlation_grows():
+    sweeps = []
+    for rho in (0.5, 0.9, 0.99):
+        covariance = np.array([[1.3, rho * 1.3], [rho * 1.3, 1.3]])
+        result = mf.gaussian_meanfield(
+            np.array([0.4, -1.3]), np.linalg.inv(covariance), init=[2.5, 3.1]
+        )
+        assert result.converged
+        sweeps.append(result.n_iter)
+    # the error after t sweeps is about rho^(2t) times the first, so the count grows like
+    # 1 / log(1 / rho^2): 0.0201 for rho = 0.99 against 1.386 for rho = 0.5
+    assert sweeps[0] < sweeps[1] < sweeps[2]
+    predicted = np.log(1 / 0.5**2) / np.log(1 / 0.99**2)
+    assert 0.5 * predicted < sweeps[2] / sweeps[0] < 2 * predicted
 
 
 def test_gaussian_kl_matches_monte_carlo():
