@@ -2,9 +2,11 @@
 
 The model, eq. :eq:`ng-model`::
 
-    tau         ~ Gamma(a0, b0)              shape a0, RATE b0: p(tau) ∝ tau^(a0-1) exp(-b0 tau)
-    mu | tau    ~ N(mu0, (lam0 tau)^-1)
-    x_i | mu, tau ~ N(mu, tau^-1),           i = 1..n
+    tau           ~ Gamma(a0, b0)    shape a0, RATE b0
+    mu | tau      ~ N(mu0, (lam0 tau)^-1)
+    x_i | mu, tau ~ N(mu, tau^-1),   i = 1..n
+
+with ``p(tau) ∝ tau^(a0 - 1) exp(-b0 tau)``.
 
 ``scipy.stats.gamma`` is parametrised by shape and SCALE, so a Gamma(a, b) with rate ``b`` is
 ``gamma(a, scale=1/b)`` below.
@@ -30,6 +32,7 @@ from scipy import stats
 from scipy.special import digamma, gammaln
 
 from ._validate import (
+    as_float_array,
     check_data,
     check_int,
     check_nonnegative,
@@ -40,6 +43,8 @@ from .expfam import Gamma, Gaussian
 from .svi import Factor, MeanFieldModel
 
 __all__ = [
+    "MAX_ELEMENTS",
+    "MAX_ITER",
     "NormalGammaPrior",
     "SufficientStatistics",
     "NormalGammaPosterior",
@@ -56,6 +61,15 @@ __all__ = [
 ]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
+
+#: Largest number of points at which :meth:`NormalGammaPosterior.logpdf` evaluates at once (the
+#: broadcast size of ``mu`` and ``tau``): 2**28 float64 values are 2 GiB per temporary array.
+MAX_ELEMENTS = 2**28
+
+#: Largest ``max_iter`` :func:`cavi` accepts.  Each sweep contracts the distance to the fixed point
+#: by ``1/(2 a_N) <= 1/2``, so a few hundred sweeps reach it in float64 from any start; the cap
+#: bounds the ELBO trace (one float per sweep) when ``tol = 0``.
+MAX_ITER = 100_000
 
 
 @dataclass(frozen=True)
@@ -87,11 +101,20 @@ class NormalGammaPrior:
 
 @dataclass(frozen=True)
 class SufficientStatistics:
-    """``n``, the mean ``xbar`` and the centred sum of squares ``ss = sum_i (x_i - xbar)^2``."""
+    """``n``, the mean ``xbar`` and the centred sum of squares ``ss = sum_i (x_i - xbar)^2`` --
+    eq. :eq:`ng-suff`, chapter 5.
+
+    ``n`` must be an integer ``>= 1``, ``xbar`` finite and ``ss`` finite and ``>= 0``.
+    """
 
     n: int
     xbar: float
     ss: float
+
+    def __post_init__(self):
+        object.__setattr__(self, "n", check_int(self.n, "n", 1))
+        object.__setattr__(self, "xbar", check_real(self.xbar, "xbar"))
+        object.__setattr__(self, "ss", check_nonnegative(self.ss, "ss"))
 
 
 @dataclass(frozen=True)
@@ -99,9 +122,10 @@ class NormalGammaPosterior:
     """Exact posterior ``NG(mu, tau | m_N, kappa_N, alpha_N, beta_N)`` -- eq. :eq:`ng-exact`,
     chapter 5.
 
-    ``tau | x ~ Gamma(alpha_N, beta_N)`` (shape, rate) and ``mu | tau, x ~ N(m_N, 1/(kappa_N
-    tau))``;
-    marginally ``mu | x`` is Student-t with ``2 alpha_N`` degrees of freedom.
+    ``tau | x ~ Gamma(alpha_N, beta_N)`` (shape, rate) and
+    ``mu | tau, x ~ N(m_N, 1/(kappa_N tau))``; marginally ``mu | x`` is Student-t with
+    ``2 alpha_N`` degrees of freedom.  ``m_N`` must be finite and ``kappa_N``, ``alpha_N``,
+    ``beta_N`` finite and ``> 0``.
     """
 
     m_N: float
@@ -109,13 +133,35 @@ class NormalGammaPosterior:
     alpha_N: float
     beta_N: float
 
+    def __post_init__(self):
+        object.__setattr__(self, "m_N", check_real(self.m_N, "m_N"))
+        for name in ("kappa_N", "alpha_N", "beta_N"):
+            object.__setattr__(
+                self, name, check_positive(getattr(self, name), name)
+            )
+
     def logpdf(self, mu, tau):
-        """``log p(mu, tau | x)``, broadcasting over ``mu`` and ``tau`` (``tau > 0``)."""
-        mu = np.asarray(mu, dtype=float)
-        tau = np.asarray(tau, dtype=float)
-        return stats.norm.logpdf(
-            mu, self.m_N, 1.0 / np.sqrt(self.kappa_N * tau)
-        ) + stats.gamma.logpdf(tau, self.alpha_N, scale=1.0 / self.beta_N)
+        """``log p(mu, tau | x)`` -- eq. :eq:`ng-exact`, chapter 5.
+
+        Parameters
+        ----------
+        mu, tau : array_like
+            Finite points; the two must broadcast to at most :data:`MAX_ELEMENTS` values.
+            Where ``tau <= 0`` (outside the support) the result is ``-inf``.
+
+        Returns
+        -------
+        numpy.ndarray or float
+            The log density at the broadcast points.
+        """
+        mu, tau = _check_points(mu, tau)
+        inside = tau > 0
+        t = np.where(inside, tau, 1.0)  # a placeholder where tau <= 0
+        out = stats.norm.logpdf(
+            mu, self.m_N, 1.0 / np.sqrt(self.kappa_N * t)
+        ) + stats.gamma.logpdf(t, self.alpha_N, scale=1.0 / self.beta_N)
+        out = np.where(inside, out, -np.inf)
+        return out[()] if out.ndim == 0 else out
 
     @property
     def mean_mu(self):
@@ -158,6 +204,27 @@ class CaviResult:
         return self.a_N / self.b_N
 
 
+def _check_points(mu, tau):
+    """Finite real arrays ``mu`` and ``tau`` that broadcast to at most MAX_ELEMENTS values."""
+    mu, tau = as_float_array(mu, "mu"), as_float_array(tau, "tau")
+    for arr, name in ((mu, "mu"), (tau, "tau")):
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} must not contain NaN or inf")
+    try:
+        shape = np.broadcast_shapes(mu.shape, tau.shape)
+    except ValueError:
+        raise ValueError(
+            f"mu and tau must broadcast together, got shapes {mu.shape} and {tau.shape}"
+        ) from None
+    size = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if size > MAX_ELEMENTS:
+        raise ValueError(
+            f"mu and tau broadcast to {size:.3e} points, more than MAX_ELEMENTS = "
+            f"{MAX_ELEMENTS:.3e}; evaluate in pieces"
+        )
+    return mu, tau
+
+
 def _check_prior(prior):
     if not isinstance(prior, NormalGammaPrior):
         raise TypeError(
@@ -177,10 +244,16 @@ def _check_q(mu_N, lam_N, a_N, b_N):
 
 def _stats(x):
     x = check_data(x, "x", ndim=1)
-    xbar = float(np.mean(x))
-    r = x - xbar
-    # two-pass centred sum of squares, with the rounding of xbar corrected
-    ss = float(np.dot(r, r) - np.sum(r) ** 2 / x.shape[0])
+    with np.errstate(over="ignore", invalid="ignore"):
+        xbar = float(np.mean(x))
+        r = x - xbar
+        # two-pass centred sum of squares, with the rounding of xbar corrected
+        ss = float(np.dot(r, r) - np.sum(r) ** 2 / x.shape[0])
+    if not (np.isfinite(xbar) and np.isfinite(ss)):
+        raise ValueError(
+            "x is too large in magnitude: its mean or its sum of squared deviations "
+            "overflows float64"
+        )
     return SufficientStatistics(n=int(x.shape[0]), xbar=xbar, ss=max(ss, 0.0))
 
 
@@ -205,14 +278,24 @@ def sufficient_statistics(x):
 def _posterior(st, prior):
     """eq. :eq:`ng-exact`: completing the square in mu and collecting powers of tau."""
     kappa_N = prior.lam0 + st.n
-    m_N = (prior.lam0 * prior.mu0 + st.n * st.xbar) / kappa_N
+    d = st.xbar - prior.mu0
+    # (xbar - mu0)^2 as a product: it overflows to inf, where ** would raise
+    d2 = d * d
+    if not np.isfinite(d2):
+        raise ValueError(
+            f"x: the data's mean {st.xbar:.3g} is too far from mu0 = {prior.mu0:.3g} "
+            "((xbar - mu0)^2 overflows float64)"
+        )
+    # m_N = (lam0 mu0 + n xbar) / kappa_N, written so that n xbar cannot overflow
+    m_N = st.xbar - prior.lam0 * d / kappa_N
     alpha_N = prior.a0 + 0.5 * st.n
     # beta_N = b0 + ss/2 + lam0 n (xbar - mu0)^2 / (2 (lam0 + n))
-    beta_N = (
-        prior.b0
-        + 0.5 * st.ss
-        + 0.5 * prior.lam0 * st.n * (st.xbar - prior.mu0) ** 2 / kappa_N
-    )
+    beta_N = prior.b0 + 0.5 * st.ss + 0.5 * prior.lam0 * (st.n / kappa_N) * d2
+    if not np.isfinite(beta_N):
+        raise ValueError(
+            "x: beta_N = b0 + ss/2 + lam0 n (xbar - mu0)^2 / (2 kappa_N) overflows float64 "
+            "(the data, or their distance from mu0, are too large in magnitude)"
+        )
     if not beta_N > 0:
         raise ValueError(
             "x: with b0 = 0 the data must not all be equal (sum of squared deviations is 0, "
@@ -293,7 +376,8 @@ def log_evidence(x, prior):
 def _q_mu(st, prior, E_tau):
     """eq. :eq:`ng-qmu`: mu_N = (lam0 mu0 + n xbar)/(lam0 + n), lam_N = (lam0 + n) E[tau]."""
     kappa = prior.lam0 + st.n
-    return (prior.lam0 * prior.mu0 + st.n * st.xbar) / kappa, kappa * E_tau
+    # mu_N = (lam0 mu0 + n xbar) / kappa, written so that n xbar cannot overflow
+    return st.xbar - prior.lam0 * (st.xbar - prior.mu0) / kappa, kappa * E_tau
 
 
 def _q_tau(st, prior, mu_N, lam_N):
@@ -309,6 +393,18 @@ def _q_tau(st, prior, mu_N, lam_N):
     return a_N, b_N
 
 
+def _check_E_tau(E_tau, st, prior, name):
+    """A positive ``E[tau]`` for which ``lam_N = (lam0 + n) E[tau]`` and ``1/lam_N`` are finite."""
+    E_tau = check_positive(E_tau, name)
+    lam_N = (prior.lam0 + st.n) * E_tau
+    if not (np.isfinite(lam_N) and np.isfinite(1.0 / lam_N)):
+        raise ValueError(
+            f"{name} = {E_tau:.3g} is too extreme: lam_N = (lam0 + n) {name} or its inverse "
+            "overflows float64"
+        )
+    return E_tau
+
+
 def update_q_mu(x, prior, E_tau):
     """Optimal ``q(mu) = N(mu_N, 1/lam_N)`` given ``E[tau]`` -- eq. :eq:`ng-qmu`, chapter 5.
 
@@ -317,14 +413,15 @@ def update_q_mu(x, prior, E_tau):
     x : array_like, shape (n,)
     prior : NormalGammaPrior
     E_tau : float
-        Current ``E_q[tau] > 0``.
+        Current ``E_q[tau] > 0``, with ``(lam0 + n) E_tau`` and its inverse finite.
 
     Returns
     -------
     (mu_N, lam_N) : tuple of float
     """
     prior = _check_prior(prior)
-    return _q_mu(_stats(x), prior, check_positive(E_tau, "E_tau"))
+    st = _stats(x)
+    return _q_mu(st, prior, _check_E_tau(E_tau, st, prior, "E_tau"))
 
 
 def update_q_tau(x, prior, mu_N, lam_N):
@@ -461,26 +558,31 @@ def cavi(x, prior, E_tau0=1.0, tol=1e-10, max_iter=1000):
     prior : NormalGammaPrior
         May be improper (the non-informative limit) as long as ``beta_N > 0``.
     E_tau0 : float
-        Initial ``E[tau] > 0``.
+        Initial ``E[tau] > 0``, with ``(lam0 + n) E_tau0`` and its inverse finite.
     tol : float
         Stop when a sweep changes ``E[tau]`` by at most ``tol * E[tau]``.  Since
         ``a_N >= 1``, the rate ``1/(2 a_N)`` is at most 1/2 and the remaining distance to the
         fixed point is no larger than the last step.
     max_iter : int
-        Maximum number of sweeps.
+        Maximum number of sweeps, ``1 <= max_iter <=`` :data:`MAX_ITER`.
 
     Returns
     -------
     CaviResult
     """
     prior = _check_prior(prior)
-    E_tau = check_positive(E_tau0, "E_tau0")
+    check_positive(E_tau0, "E_tau0")
     tol = check_nonnegative(tol, "tol")
     max_iter = check_int(max_iter, "max_iter", 1)
+    if max_iter > MAX_ITER:
+        raise ValueError(
+            f"max_iter must be <= MAX_ITER = {MAX_ITER}, got {max_iter} (a sweep contracts "
+            "by at least 1/2, so a few hundred sweeps reach the fixed point)"
+        )
     st = _stats(x)
-    _posterior(
-        st, prior
-    )  # refuses data that leave the posterior (and the fixed point) improper
+    E_tau = _check_E_tau(E_tau0, st, prior, "E_tau0")
+    # refuses data that leave the posterior (and the fixed point) improper
+    _posterior(st, prior)
     trace = []
     converged = False
     for _ in range(max_iter):

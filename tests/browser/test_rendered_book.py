@@ -311,6 +311,14 @@ def test_page_renders_offline_and_completely(browser, site, docname, source):
         found = re.findall(pattern, text_out)
         if found:
             problems.append(f"{what} in cell outputs: {found[:3]}")
+    stderr = page.evaluate(
+        "() => [...document.querySelectorAll('article .output.stderr')]"
+        ".map(e => e.innerText.trim().slice(0, 80))"
+    )
+    if stderr:
+        problems.append(
+            f"warnings printed into the page (stderr): {stderr[:2]}"
+        )
     empty = sum(1 for o in outputs if not o["text"].strip() and not o["media"])
     if empty:
         problems.append(f"{empty} empty output area(s)")
@@ -328,8 +336,9 @@ def test_page_renders_offline_and_completely(browser, site, docname, source):
                 src: i.getAttribute('src'),
                 ok: i.complete && i.naturalWidth > 0,
                 alt: i.getAttribute('alt') || '',
-                caption: cap ? cap.innerText.trim() : '',
-                number: num ? num.innerText.trim() : '',
+                // textContent: a figure inside a collapsed solution is not rendered
+                caption: cap ? cap.textContent.trim() : '',
+                number: num ? num.textContent.trim() : '',
               };
             });
         }"""
