@@ -12,7 +12,8 @@ from scipy.optimize import minimize
 
 from vitutor import normal_gamma as ng
 
-PRIOR = ng.NormalGammaPrior(mu0=0.5, lam0=0.7, a0=2.0, b0=1.5)
+# Generic values: no log 1 = 0, gammaln(1) = gammaln(2) = 0 or mu0 = 0 to hide a dropped term.
+PRIOR = ng.NormalGammaPrior(mu0=0.5, lam0=0.7, a0=2.5, b0=1.5)
 NONINFORMATIVE = ng.NormalGammaPrior(mu0=0.0, lam0=0.0, a0=0.0, b0=0.0)
 
 
@@ -66,7 +67,7 @@ small_models = st.tuples(
 def test_exact_posterior_matches_grid_normalisation():
     x = _data(6)
     post = ng.exact_posterior(x, PRIOR)
-    # the box holds all but ~1e-12 of the mass: E[mu|x] ~ 1.1 (sd 0.35), E[tau|x] ~ 1.5 (sd 0.7)
+    # the box holds all but ~1e-12 of the mass: E[mu|x] ~ 1.1 (sd 0.33), E[tau|x] ~ 1.7 (sd 0.7)
     mu = np.linspace(-4.0, 6.5, 801)
     tau = np.linspace(1e-6, 10.0, 1001)
     M, T = np.meshgrid(mu, tau, indexing="ij")
@@ -332,7 +333,7 @@ def test_noninformative_limit_needs_spread_in_the_data():
 
 @pytest.mark.parametrize("name", ["lam0", "a0", "b0"])
 def test_log_evidence_refuses_an_improper_prior(name):
-    kwargs = {"mu0": 0.0, "lam0": 1.0, "a0": 1.0, "b0": 1.0, name: 0.0}
+    kwargs = {"mu0": 0.3, "lam0": 0.8, "a0": 1.7, "b0": 2.2, name: 0.0}
     with pytest.raises(ValueError, match=name):
         ng.log_evidence(_data(4), ng.NormalGammaPrior(**kwargs))
 
@@ -385,3 +386,142 @@ def test_bad_variational_parameters_are_named():
         ng.update_q_mu(x, PRIOR, E_tau=np.nan)
     with pytest.raises(TypeError, match="prior"):
         ng.cavi(x, {"a0": 1.0})
+
+
+@pytest.mark.parametrize(
+    "kwargs, name, error",
+    [
+        ({"lam0": "1"}, "lam0", TypeError),
+        ({"a0": np.nan}, "a0", ValueError),
+        ({"mu0": True}, "mu0", TypeError),
+    ],
+)
+def test_prior_rejects_bad_types_and_nan(kwargs, name, error):
+    with pytest.raises(error, match=name):
+        ng.NormalGammaPrior(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"kappa_N": 0.0}, "kappa_N"),
+        ({"kappa_N": -2.0}, "kappa_N"),
+        ({"alpha_N": -1.0}, "alpha_N"),
+        ({"beta_N": 0.0}, "beta_N"),
+        ({"beta_N": np.nan}, "beta_N"),
+        ({"m_N": np.inf}, "m_N"),
+    ],
+)
+def test_posterior_rejects_bad_parameters(kwargs, name):
+    params = {"m_N": 0.3, "kappa_N": 2.5, "alpha_N": 3.1, "beta_N": 1.7}
+    with pytest.raises(ValueError, match=name):
+        ng.NormalGammaPosterior(**{**params, **kwargs})
+
+
+@pytest.mark.parametrize(
+    "kwargs, name, error",
+    [
+        ({"n": 0}, "n", ValueError),
+        ({"n": 2.5}, "n", TypeError),
+        ({"xbar": np.nan}, "xbar", ValueError),
+        ({"ss": -1.0}, "ss", ValueError),
+    ],
+)
+def test_sufficient_statistics_reject_bad_fields(kwargs, name, error):
+    fields = {"n": 3, "xbar": 0.4, "ss": 2.0}
+    with pytest.raises(error, match=name):
+        ng.SufficientStatistics(**{**fields, **kwargs})
+
+
+def test_logpdf_is_minus_infinity_outside_the_support():
+    post = ng.exact_posterior(_data(5), PRIOR)
+    out = post.logpdf([0.2, 0.2, 0.2], [0.9, 0.0, -1.0])
+    np.testing.assert_allclose(
+        out[0],
+        stats.norm.logpdf(0.2, post.m_N, 1 / np.sqrt(post.kappa_N * 0.9))
+        + stats.gamma.logpdf(0.9, post.alpha_N, scale=1 / post.beta_N),
+        rtol=1e-13,
+    )
+    assert np.all(out[1:] == -np.inf)
+    assert np.ndim(post.logpdf(0.2, 0.9)) == 0
+
+
+@pytest.mark.parametrize(
+    "mu, tau, match",
+    [
+        (np.nan, 1.0, "mu"),
+        (0.0, [1.0, np.inf], "tau"),
+        ([0.0, 1.0], [1.0, 2.0, 3.0], "broadcast"),
+        (["a"], 1.0, "mu"),
+    ],
+)
+def test_logpdf_validates_its_points(mu, tau, match):
+    post = ng.exact_posterior(_data(5), PRIOR)
+    with pytest.raises((ValueError, TypeError), match=match):
+        post.logpdf(mu, tau)
+
+
+def test_logpdf_refuses_more_points_than_the_cap(monkeypatch):
+    post = ng.exact_posterior(_data(5), PRIOR)
+    monkeypatch.setattr(ng, "MAX_ELEMENTS", 100)
+    assert post.logpdf(np.zeros((10, 1)), np.ones(10)).shape == (10, 10)
+    with pytest.raises(ValueError, match="MAX_ELEMENTS"):
+        post.logpdf(np.zeros((11, 1)), np.ones(10))
+
+
+def test_cavi_caps_and_checks_its_options():
+    x = _data(4)
+    r = ng.cavi(x, PRIOR, tol=0.0, max_iter=ng.MAX_ITER)
+    assert r.converged and r.n_iter < 1000  # the float fixed point is reached
+    with pytest.raises(ValueError, match="max_iter"):
+        ng.cavi(x, PRIOR, max_iter=ng.MAX_ITER + 1)
+    with pytest.raises(ValueError, match="max_iter"):
+        ng.cavi(x, PRIOR, max_iter=0)
+    with pytest.raises(TypeError, match="max_iter"):
+        ng.cavi(x, PRIOR, max_iter=10.0)
+    for tol in (-1e-3, np.nan, np.inf):
+        with pytest.raises(ValueError, match="tol"):
+            ng.cavi(x, PRIOR, tol=tol)
+
+
+@pytest.mark.parametrize("E_tau0", [1e-320, 1e308])
+def test_cavi_refuses_a_start_whose_precision_overflows(E_tau0):
+    with pytest.raises(ValueError, match="E_tau0"):
+        ng.cavi(_data(4), PRIOR, E_tau0=E_tau0)
+    with pytest.raises(ValueError, match="E_tau"):
+        ng.update_q_mu(_data(4), PRIOR, E_tau=E_tau0)
+
+
+def test_extreme_but_valid_starts_converge_to_the_same_fixed_point():
+    x = _data(6, seed=2)
+    fits = [ng.cavi(x, PRIOR, E_tau0=e, tol=1e-14) for e in (1e-250, 1e250)]
+    for r in fits:
+        assert r.converged
+        np.testing.assert_allclose(
+            _fixed_point_residuals(x, PRIOR, r), 0.0, atol=1e-9
+        )
+
+
+@pytest.mark.parametrize(
+    "x, prior",
+    [
+        ([1e300, -1e300], PRIOR),  # the sum of squares overflows
+        ([1e160, 1e160], PRIOR),  # (xbar - mu0)^2 overflows
+    ],
+)
+def test_data_whose_statistics_overflow_are_refused_naming_x(x, prior):
+    for fn in (ng.exact_posterior, ng.cavi):
+        with pytest.raises(ValueError, match="x"):
+            fn(x, prior)
+
+
+def test_update_q_tau_names_bad_arguments():
+    x = _data(4)
+    with pytest.raises(ValueError, match="mu_N"):
+        ng.update_q_tau(x, PRIOR, mu_N=np.nan, lam_N=1.0)
+    with pytest.raises(ValueError, match="lam_N"):
+        ng.update_q_tau(x, PRIOR, mu_N=0.0, lam_N=0.0)
+    with pytest.raises(TypeError, match="lam_N"):
+        ng.update_q_tau(x, PRIOR, mu_N=0.0, lam_N=np.ones(2))
+    with pytest.raises(ValueError, match="a_N"):
+        ng.elbo(x, PRIOR, 0.0, 1.0, -2.0, 1.0)

@@ -286,8 +286,7 @@ def _posterior(st, prior):
             f"x: the data's mean {st.xbar:.3g} is too far from mu0 = {prior.mu0:.3g} "
             "((xbar - mu0)^2 overflows float64)"
         )
-    # m_N = (lam0 mu0 + n xbar) / kappa_N, written so that n xbar cannot overflow
-    m_N = st.xbar - prior.lam0 * d / kappa_N
+    m_N = (prior.lam0 * prior.mu0 + st.n * st.xbar) / kappa_N
     alpha_N = prior.a0 + 0.5 * st.n
     # beta_N = b0 + ss/2 + lam0 n (xbar - mu0)^2 / (2 (lam0 + n))
     beta_N = prior.b0 + 0.5 * st.ss + 0.5 * prior.lam0 * (st.n / kappa_N) * d2
@@ -376,8 +375,7 @@ def log_evidence(x, prior):
 def _q_mu(st, prior, E_tau):
     """eq. :eq:`ng-qmu`: mu_N = (lam0 mu0 + n xbar)/(lam0 + n), lam_N = (lam0 + n) E[tau]."""
     kappa = prior.lam0 + st.n
-    # mu_N = (lam0 mu0 + n xbar) / kappa, written so that n xbar cannot overflow
-    return st.xbar - prior.lam0 * (st.xbar - prior.mu0) / kappa, kappa * E_tau
+    return (prior.lam0 * prior.mu0 + st.n * st.xbar) / kappa, kappa * E_tau
 
 
 def _q_tau(st, prior, mu_N, lam_N):
