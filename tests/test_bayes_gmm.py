@@ -5,6 +5,8 @@ the conjugate Normal-Wishart model (K = 1), cubature of the predictive density, 
 scikit-learn's BayesianGaussianMixture started from the same responsibilities.
 """
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -68,6 +70,17 @@ def _sklearn_offset(N, K, prior):
         - 0.5 * N * D * np.log(2.0 * np.pi)
         + 0.25 * K * D * (D - 1) * np.log(np.pi)
     )
+
+
+#: A prior with generic values: beta0 != 1, alpha0 != 1, nu0 - D - 1 != 0, |W0| != 1, so that no
+#: term of the ELBO or of an update can vanish by accident and hide a mistake.
+GENERIC = dict(
+    alpha0=0.7,
+    beta0=0.35,
+    m0=[0.2, -0.3],
+    nu0=3.6,
+    W0=[[0.8, 0.25], [0.25, 0.6]],
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -190,9 +203,13 @@ def test_reg_covar_makes_a_difference_sklearn_also_sees(faithful):
 def test_sklearn_bound_differs_from_full_elbo_by_the_dropped_constants(
     faithful,
 ):
-    K = 6
-    for alpha0, seed in ((1e-3, 4), (10.0, 5)):
-        prior = _with_alpha0(bg.default_prior(faithful, K), alpha0)
+    # scikit-learn's defaults (beta0 = 1: the log beta0 term is zero) and a generic prior
+    cases = [
+        (6, _with_alpha0(bg.default_prior(faithful, 6), 1e-3), 4),
+        (6, _with_alpha0(bg.default_prior(faithful, 6), 10.0), 5),
+        (3, bg.BayesGMMPrior(**GENERIC), 6),
+    ]
+    for K, prior, seed in cases:
         resp0 = _random_resp(faithful.shape[0], K, seed=seed)
         ours = bg.fit(
             faithful, K, prior=prior, init_resp=resp0, max_iter=40, tol=0.0
@@ -498,28 +515,204 @@ def test_elbo_trace_never_decreases_on_random_data(seed, n, K):
     assert np.all(np.diff(trace) >= -1e-9 * np.abs(trace[1:]))
 
 
-def test_updates_are_coordinatewise_maxima_of_the_elbo(faithful):
-    X = faithful[:60]
-    prior = bg.default_prior(X, 3)
-    resp = _random_resp(60, 3, seed=12)
-    q = bg.m_step(X, resp, prior)
-    best = bg.elbo(X, resp, q, prior)
-    rng = np.random.default_rng(13)
-    for _ in range(10):
-        scale = rng.uniform(0.9, 1.1, size=3)
-        shifted = bg.BayesGMMPosterior(
-            alpha=q.alpha * scale,
-            beta=q.beta * scale[::-1],
-            m=q.m + 0.05 * rng.normal(size=q.m.shape),
-            nu=q.nu * scale,
-            W=q.W * scale[:, None, None],
+# ------------------------------------------------------------------------------- the updates
+
+
+def _random_model(seed, n, K, D):
+    """Small random data, a prior with generic values (no log 1, no nu0 = D + 1) and a q(Z)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, D)) * rng.uniform(0.5, 2.0, D) + rng.normal(size=D)
+    A = rng.normal(size=(D, D))
+    prior = bg.BayesGMMPrior(
+        alpha0=rng.uniform(0.2, 3.0),
+        beta0=rng.uniform(0.2, 3.0),
+        m0=rng.normal(size=D),
+        nu0=D - 1 + rng.uniform(0.3, 4.0),
+        W0=(A @ A.T + 0.5 * np.eye(D)) * rng.uniform(0.3, 2.0),
+    )
+    return rng, X, prior, rng.dirichlet(np.ones(K), size=n)
+
+
+def _e_z_log_joint(X, r, prior, pi, mu, lam):
+    """E_Z[log p(X, Z, pi, mu, Lambda)] at one (pi, mu, Lambda), E[z_nk] = r_nk (eq. bgmm-logjoint).
+
+    Every density from scipy.stats, nothing from vitutor.
+    """
+    K = r.shape[1]
+    total = stats.dirichlet(np.full(K, prior.alpha0)).logpdf(pi)
+    wishart0 = stats.wishart(df=prior.nu0, scale=prior.W0)
+    for k in range(K):
+        cov = np.linalg.inv(lam[k])
+        log_lik = stats.multivariate_normal(mu[k], cov).logpdf(X)
+        total += r[:, k] @ (np.log(pi[k]) + log_lik)
+        total += stats.multivariate_normal(prior.m0, cov / prior.beta0).logpdf(
+            mu[k]
         )
-        assert bg.elbo(X, resp, shifted, prior) < best
-    r_opt = bg.e_step(X, q)
-    best_r = bg.elbo(X, r_opt, q, prior)
-    for _ in range(10):
-        r = r_opt * rng.uniform(0.5, 1.5, size=r_opt.shape)
-        assert bg.elbo(X, r / r.sum(axis=1, keepdims=True), q, prior) < best_r
+        total += wishart0.logpdf(lam[k])
+    return total
+
+
+def _to_theta(q):
+    """Unconstrained coordinates: log alpha; log beta, m, log(nu - D + 1), Cholesky of W."""
+    i, j = np.tril_indices(q.D)
+    L = np.linalg.cholesky(q.W)[:, i, j]
+    L[:, i == j] = np.log(L[:, i == j])
+    return {
+        "q(pi)": np.log(q.alpha),
+        "q(mu, Lambda)": np.column_stack(
+            [np.log(q.beta), q.m, np.log(q.nu - q.D + 1), L]
+        ).ravel(),
+    }
+
+
+def _from_theta(theta, K, D):
+    i, j = np.tril_indices(D)
+    t = theta["q(mu, Lambda)"].reshape(K, -1)
+    L = np.zeros((K, D, D))
+    L[:, i, j] = t[:, D + 2 :]
+    diag = np.arange(D)
+    L[:, diag, diag] = np.exp(L[:, diag, diag])
+    return bg.BayesGMMPosterior(
+        alpha=np.exp(theta["q(pi)"]),
+        beta=np.exp(t[:, 0]),
+        m=t[:, 1 : D + 1],
+        nu=D - 1 + np.exp(t[:, D + 1]),
+        W=L @ L.transpose(0, 2, 1),
+    )
+
+
+def _fd_grad(f, t, h=1e-5):
+    return np.array(
+        [(f(t + h * e) - f(t - h * e)) / (2 * h) for e in np.eye(t.size)]
+    )
+
+
+def _assert_maximiser(f, t_opt, t_off, rng, eps=0.05, n_dir=8):
+    """f peaks at t_opt: steps both ways never raise it, its gradient vanishes there (and not at
+    t_off, which gives 'vanishes' a scale)."""
+    best = f(t_opt)
+    U = rng.normal(size=(n_dir, t_opt.size))
+    U /= np.linalg.norm(U, axis=1, keepdims=True)
+    for u in U:
+        for s in (1.0, -1.0):
+            assert f(t_opt + s * eps * u) <= best + 1e-12 * abs(best)
+    assert np.abs(_fd_grad(f, t_opt)).max() < 1e-6 * max(1.0, abs(best))
+    assert np.abs(_fd_grad(f, t_off)).max() > 1e-3
+
+
+models = dict(
+    seed=st.integers(0, 10_000),
+    n=st.integers(2, 10),
+    K=st.integers(1, 3),
+    D=st.integers(1, 3),
+)
+
+
+@given(**models)
+@settings(max_examples=25)
+def test_m_step_is_the_optimal_factor_of_chapter_3(seed, n, K, D):
+    # log q*(pi, mu, Lambda) = E_Z[log p(X, Z, pi, mu, Lambda)] + const (eq. mf-update): the
+    # difference must be the same at every (pi, mu, Lambda), here with scipy densities only
+    rng, X, prior, r = _random_model(seed, n, K, D)
+    q = bg.m_step(X, r, prior)
+    pis, mus, lams = _sample_q(q, 4, rng)
+    gaps = []
+    for pi, mu, lam in zip(pis, mus, lams, strict=True):
+        log_q = stats.dirichlet(q.alpha).logpdf(pi) if K > 1 else 0.0
+        for k in range(K):
+            log_q += _log_nw(
+                mu[[k]], lam[[k]], q.m[k], q.beta[k], q.W[k], q.nu[k]
+            )[0]
+        gaps.append(_e_z_log_joint(X, r, prior, pi, mu, lam) - log_q)
+    np.testing.assert_allclose(gaps, gaps[0], rtol=1e-9, atol=1e-9)
+
+
+def test_m_step_matches_both_forms_of_the_wishart_update():
+    # eq. bgmm-W: W0^-1 + sum_n r x x^T + beta0 m0 m0^T - beta_k m_k m_k^T
+    #           = W0^-1 + N_k S_k + beta0 N_k / (beta0 + N_k) (xbar_k - m0)(xbar_k - m0)^T
+    _, X, prior, r = _random_model(30, 9, 3, 2)
+    q = bg.m_step(X, r, prior)
+    N_k = r.sum(axis=0)
+    np.testing.assert_allclose(q.alpha, prior.alpha0 + N_k, rtol=1e-13)
+    np.testing.assert_allclose(q.beta, prior.beta0 + N_k, rtol=1e-13)
+    np.testing.assert_allclose(q.nu, prior.nu0 + N_k, rtol=1e-13)
+    for k in range(3):
+        xbar = r[:, k] @ X / N_k[k]
+        np.testing.assert_allclose(
+            q.m[k], (prior.beta0 * prior.m0 + N_k[k] * xbar) / q.beta[k]
+        )
+        d = X - xbar
+        S_k = (r[:, [k]] * d).T @ d / N_k[k]
+        e = xbar - prior.m0
+        second = (
+            np.linalg.inv(prior.W0)
+            + N_k[k] * S_k
+            + prior.beta0 * N_k[k] / (prior.beta0 + N_k[k]) * np.outer(e, e)
+        )
+        first = (
+            np.linalg.inv(prior.W0)
+            + (r[:, [k]] * X).T @ X
+            + prior.beta0 * np.outer(prior.m0, prior.m0)
+            - q.beta[k] * np.outer(q.m[k], q.m[k])
+        )
+        np.testing.assert_allclose(first, second, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(np.linalg.inv(q.W[k]), second, rtol=1e-10)
+
+
+def test_log_rho_is_the_expectation_under_q():
+    # eq. bgmm-qz: log rho_nk = E_q[log pi_k + log N(x_n | mu_k, Lambda_k^-1)], by Monte Carlo
+    rng, X, prior, r = _random_model(31, 6, 3, 2)
+    q = bg.m_step(X, r, prior)
+    S = 20_000
+    pis, mus, lams = _sample_q(q, S, rng)
+    ell = np.stack(
+        [
+            np.log(pis[:, [k]]) + _log_gauss(X, mus[:, k], lams[:, k])
+            for k in range(3)
+        ],
+        axis=-1,
+    )
+    se = ell.std(axis=0, ddof=1) / np.sqrt(S)
+    log_rho = _log_rho_by_formula(X, q)
+    assert np.all(np.abs(log_rho - ell.mean(axis=0)) < 4 * se)
+    np.testing.assert_allclose(
+        bg.e_step(X, q), softmax(log_rho, axis=1), rtol=1e-12
+    )
+
+
+@given(**models)
+@settings(max_examples=25)
+def test_m_step_maximises_the_elbo_over_each_global_factor(seed, n, K, D):
+    rng, X, prior, r = _random_model(seed, n, K, D)
+    q = bg.m_step(X, r, prior)
+    q_off = bg.m_step(X, rng.dirichlet(np.ones(K), size=n), prior)
+    theta, theta_off = _to_theta(q), _to_theta(q_off)
+    # q(pi) of one component is a point mass at 1 whatever alpha: nothing to maximise
+    for name in theta if K > 1 else ["q(mu, Lambda)"]:
+        _assert_maximiser(
+            lambda v, name=name: bg.elbo(
+                X, r, _from_theta({**theta, name: v}, K, D), prior
+            ),
+            theta[name],
+            theta_off[name] + 0.3 * rng.normal(size=theta[name].size),
+            rng,
+        )
+
+
+@given(**models)
+@settings(max_examples=25)
+def test_e_step_maximises_the_elbo_over_q_z(seed, n, K, D):
+    rng, X, prior, r = _random_model(seed, n, K + 1, D)
+    q = bg.m_step(X, r, prior)
+    # logits eta with r = softmax(eta): every real vector is a valid q(Z)
+    _assert_maximiser(
+        lambda eta: bg.elbo(
+            X, softmax(eta.reshape(n, K + 1), axis=1), q, prior
+        ),
+        np.log(bg.e_step(X, q)).ravel(),
+        rng.normal(size=n * (K + 1)),
+        rng,
+    )
 
 
 # ------------------------------------------------------------------------------- predictive
@@ -530,9 +723,7 @@ def test_predictive_density_integrates_to_one():
     X = np.vstack(
         [rng.normal(-1.0, 0.4, (15, 2)), rng.normal([1.0, 0.5], 0.6, (25, 2))]
     )
-    prior = bg.BayesGMMPrior(
-        alpha0=1.0, beta0=1.0, m0=[0.0, 0.0], nu0=5.0, W0=np.eye(2)
-    )
+    prior = bg.BayesGMMPrior(**GENERIC)
     q = bg.fit(X, 3, prior=prior, seed=0)
     res = integrate.cubature(
         lambda x: bg.predictive_density(x, q),
@@ -548,11 +739,9 @@ def test_predictive_density_integrates_to_one():
 def test_predictive_density_is_the_q_average_of_the_mixture_density():
     rng = np.random.default_rng(15)
     X = rng.normal(size=(20, 2))
-    prior = bg.BayesGMMPrior(
-        alpha0=1.0, beta0=0.5, m0=[0.0, 0.0], nu0=3.0, W0=np.eye(2)
-    )
+    prior = bg.BayesGMMPrior(**GENERIC)
     q = bg.fit(X, 2, prior=prior, seed=1)
-    pts = np.array([[0.0, 0.0], [1.0, -1.0], [2.5, 2.0]])
+    pts = np.array([[0.0, 0.0], [1.0, -1.0], [1.5, 1.0]])
     pis, mus, lams = _sample_q(q, 20000, rng)
     dens = np.zeros((20000, len(pts)))
     for k in range(q.K):
@@ -664,3 +853,187 @@ def test_prior_dimension_must_match_data():
 def test_singular_data_needs_an_explicit_prior():
     with pytest.raises(ValueError, match="X"):
         bg.fit(np.ones((6, 2)), 2)
+
+
+@pytest.mark.parametrize(
+    "alpha, error",
+    [
+        ([-1.0, 2.0], ValueError),
+        ([0.0, 2.0], ValueError),
+        ([np.nan, 2.0], ValueError),
+        ([np.inf, 2.0], ValueError),
+        ([], ValueError),
+        ([[1.0, 2.0]], ValueError),
+        (["a", "b"], TypeError),
+    ],
+)
+def test_expected_log_weights_rejects_bad_concentrations(alpha, error):
+    with pytest.raises(error, match="alpha"):
+        bg.expected_log_weights(alpha)
+
+
+@pytest.mark.parametrize(
+    "nu, W, name",
+    [
+        ([0.5], [np.eye(2)], "nu"),  # nu <= D - 1
+        ([1.0], [np.eye(2)], "nu"),
+        ([np.nan], [np.eye(2)], "nu"),
+        ([3.0, 4.0], [np.eye(2)], "nu"),  # one nu per matrix
+        ([3.0], [[[1.0, 2.0], [2.0, 1.0]]], "W"),  # not positive definite
+        ([3.0], [[[1.0, 0.5], [0.0, 1.0]]], "W"),  # not symmetric
+        ([3.0], [[[np.nan, 0.0], [0.0, 1.0]]], "W"),
+        ([3.0], np.eye(2), "W"),  # not a stack
+    ],
+)
+def test_expected_log_det_precision_rejects_bad_wishart(nu, W, name):
+    with pytest.raises(ValueError, match=name):
+        bg.expected_log_det_precision(nu, W)
+
+
+def test_expected_log_det_precision_accepts_nu_just_above_d_minus_1():
+    # nu > D - 1 is the whole Wishart range; E[log|Lambda|] is finite there
+    value = bg.expected_log_det_precision([1.0 + 1e-6], [np.eye(2)])
+    assert np.isfinite(value).all()
+
+
+@pytest.mark.parametrize(
+    "seed, error", [("abc", TypeError), (1.5, TypeError), (-1, ValueError)]
+)
+def test_fit_validates_the_seed_even_with_init_resp(seed, error):
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    with pytest.raises(error, match="seed"):
+        bg.fit(
+            X,
+            2,
+            prior=bg.BayesGMMPrior(**GOOD),
+            init_resp=np.full((10, 2), 0.5),
+            seed=seed,
+        )
+
+
+def test_predictive_density_log_must_be_bool():
+    q = bg.m_step(np.eye(2), np.full((2, 2), 0.5), bg.BayesGMMPrior(**GOOD))
+    with pytest.raises(TypeError, match="log"):
+        bg.predictive_density(np.zeros((1, 2)), q, log="yes")
+
+
+def _small_q(K):
+    return bg.BayesGMMPosterior(
+        alpha=np.ones(K),
+        beta=np.ones(K),
+        m=np.zeros((K, 2)),
+        nu=np.full(K, 3.0),
+        W=np.tile(np.eye(2), (K, 1, 1)),
+    )
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        # N K + K D^2 = 10 * 10**8 + 4 * 10**8 elements: refused before anything is allocated
+        (lambda: bg.fit(np.zeros((10, 2)), 10**8), "K"),
+        (
+            lambda: bg.fit(
+                np.random.default_rng(0).normal(size=(10, 2)),
+                3,
+                prior=bg.BayesGMMPrior(**GOOD),
+                max_elements=20,
+            ),
+            "K",
+        ),
+        (lambda: bg.default_prior(np.zeros((3, 20_000)), 2), "X"),
+        (
+            lambda: bg.fit(
+                np.random.default_rng(0).normal(size=(10, 2)),
+                2,
+                prior=bg.BayesGMMPrior(**GOOD),
+                max_iter=10**12,
+            ),
+            "max_iter",
+        ),
+        (
+            lambda: bg.e_step(
+                np.zeros((50, 2)), _small_q(3), max_elements=100
+            ),
+            "X",
+        ),
+        (
+            lambda: bg.predictive_density(
+                np.zeros((50, 2)), _small_q(3), max_elements=100
+            ),
+            "x",
+        ),
+        (
+            lambda: bg.m_step(
+                np.zeros((4, 2)),
+                np.full((4, 40), 1 / 40),
+                bg.BayesGMMPrior(**GOOD),
+                max_elements=100,
+            ),
+            "resp",
+        ),
+        (
+            lambda: bg.elbo(
+                np.zeros((4, 2)),
+                np.full((4, 30), 1 / 30),
+                _small_q(30),
+                bg.BayesGMMPrior(**GOOD),
+                max_elements=100,
+            ),
+            "resp",
+        ),
+    ],
+)
+def test_allocations_above_max_elements_raise_naming_the_argument(call, name):
+    with pytest.raises(ValueError, match="max_elements") as info:
+        call()
+    assert re.search(rf"\b{name}\b", str(info.value)), str(info.value)
+
+
+@pytest.mark.parametrize("max_elements", [0, -3, 2.5, "many"])
+def test_bad_max_elements_is_refused(max_elements):
+    with pytest.raises((ValueError, TypeError), match="max_elements"):
+        bg.fit(
+            np.random.default_rng(0).normal(size=(10, 2)),
+            2,
+            prior=bg.BayesGMMPrior(**GOOD),
+            max_elements=max_elements,
+        )
+
+
+def test_block_shrinks_so_that_wide_data_do_not_blow_up_memory():
+    import tracemalloc
+
+    # D = 150: a block of 2048 points would need a (D^2, 2048) buffer of 46e6 floats (370 MB)
+    rng = np.random.default_rng(23)
+    N, D, K = 3000, 150, 2
+    X = rng.normal(size=(N, D))
+    prior = bg.BayesGMMPrior(
+        alpha0=0.7, beta0=0.35, m0=np.zeros(D), nu0=D + 0.6, W0=np.eye(D) / D
+    )
+    resp0 = _random_resp(N, K, seed=4)
+    assert bg._rows_per_block(K, D, N, bg._BLOCK) < bg._BLOCK
+    tracemalloc.start()
+    result = bg.fit(X, K, prior=prior, init_resp=resp0, max_iter=2, tol=0.0)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert np.all(np.isfinite(result.elbo_trace))
+    assert peak < 8 * (N * D + 4 * N * K + 8 * K * D * D) + 2 * 8 * 2**20
+    # the blocked E step still agrees with the unblocked formula
+    np.testing.assert_allclose(
+        bg.e_step(X, result),
+        softmax(_log_rho_by_formula(X, result), axis=1),
+        rtol=1e-9,
+        atol=1e-300,
+    )
+
+
+def test_posterior_needs_at_least_one_component():
+    with pytest.raises(ValueError, match="m"):
+        bg.BayesGMMPosterior(
+            alpha=np.ones(0),
+            beta=np.ones(0),
+            m=np.zeros((0, 2)),
+            nu=np.ones(0),
+            W=np.zeros((0, 2, 2)),
+        )

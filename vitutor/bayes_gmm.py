@@ -57,6 +57,70 @@ __all__ = [
 
 _LOG_2PI = np.log(2.0 * np.pi)
 
+#: Default cap on the array elements one call may allocate, counted from its arguments (``fit``:
+#: ``N K`` responsibilities plus ``K D^2`` for the posterior, and ``max_iter`` ELBO values;
+#: ``e_step``: ``N K``; ``m_step``,
+#: ``elbo_terms`` and ``elbo``: ``K D^2``; ``predictive_density``: ``M K``; ``default_prior``:
+#: ``D^2``).  2**28 float64 elements are 2 GiB: above it a ValueError names the argument rather
+#: than numpy failing in a MemoryError.  Pass ``max_elements`` to go further.
+MAX_ELEMENTS = 2**28
+
+#: Elements of the per-block buffers of the E step and of the statistics (``(K, D, B)`` and
+#: ``(D^2, B)``): the block of ``B`` points shrinks below ``_BLOCK`` when ``K D + D^2`` is large,
+#: so that the buffers stay within 8 MiB (down to one point per block; ``K D^2`` itself is capped
+#: by ``max_elements``).
+_BLOCK_ELEMENTS = 2**20
+
+
+def _check_elements(total, max_elements, what):
+    """Refuse an allocation of ``total`` array elements above ``max_elements``."""
+    max_elements = check_int(max_elements, "max_elements", 1)
+    if total > max_elements:
+        raise ValueError(
+            f"{what} = {total:.3e} array elements, more than max_elements = "
+            f"{max_elements:.3e} (pass a larger max_elements if memory allows)"
+        )
+
+
+def _check_concentrations(alpha, name="alpha"):
+    """A non-empty 1-D array of finite, strictly positive Dirichlet concentrations."""
+    alpha = as_float_array(alpha, name)
+    if alpha.ndim != 1 or alpha.size == 0:
+        raise ValueError(
+            f"{name} must be a non-empty 1-D array, got shape {alpha.shape}"
+        )
+    if not np.all(np.isfinite(alpha)):
+        raise ValueError(f"{name} must not contain NaN or inf")
+    if np.any(alpha <= 0):
+        raise ValueError(
+            f"{name} must be > 0 (Dirichlet concentrations), got min "
+            f"{alpha.min():.6g}"
+        )
+    return alpha
+
+
+def _check_wishart(nu, W):
+    """Wishart parameters: ``nu`` (K,) with ``nu_k > D - 1`` and ``W`` (K, D, D) SPD."""
+    nu = as_float_array(nu, "nu")
+    W = as_float_array(W, "W")
+    if W.ndim != 3 or W.shape[1] != W.shape[2] or W.shape[0] == 0:
+        raise ValueError(
+            f"W must be a (K, D, D) stack of square matrices, got shape {W.shape}"
+        )
+    K, D = W.shape[0], W.shape[1]
+    if nu.shape != (K,):
+        raise ValueError(
+            f"nu must have shape ({K},) to match W, got {nu.shape}"
+        )
+    if not np.all(np.isfinite(nu)):
+        raise ValueError("nu must not contain NaN or inf")
+    if np.any(nu <= D - 1):
+        raise ValueError(
+            f"nu must be > D - 1 = {D - 1} (Wishart degrees of freedom), got "
+            f"min {nu.min():.6g}"
+        )
+    return nu, _check_spd(W, "W")
+
 
 def _readonly(a):
     a = np.array(a, dtype=np.float64, copy=True)
@@ -212,6 +276,10 @@ class BayesGMMPosterior:
         if m.ndim != 2:
             raise ValueError(f"m must be a (K, D) array, got shape {m.shape}")
         K, D = m.shape
+        if K == 0 or D == 0:
+            raise ValueError(
+                f"m must have at least one row and one column, got shape {m.shape}"
+            )
         for name, arr, shape in (
             ("alpha", alpha, (K,)),
             ("beta", beta, (K,)),
@@ -283,7 +351,7 @@ class BayesGMMFit(BayesGMMPosterior):
     prior: BayesGMMPrior = None
 
 
-def default_prior(X, K):
+def default_prior(X, K, max_elements=MAX_ELEMENTS):
     """scikit-learn's data-dependent default prior, in Bishop's parameterisation.
 
     ``alpha0 = 1/K``, ``beta0 = 1``, ``m0 = mean(X)``, ``nu0 = D`` and ``inv(W0) =`` the sample
@@ -295,6 +363,8 @@ def default_prior(X, K):
         Data, with a non-singular sample covariance (so ``N > D``).
     K : int
         Number of components.
+    max_elements : int
+        Largest ``D^2`` (the sample covariance) to allocate; above it a ValueError naming ``X``.
 
     Returns
     -------
@@ -303,6 +373,9 @@ def default_prior(X, K):
     X = check_data(X, "X", ndim=2, min_len=2)
     K = check_int(K, "K", 1)
     D = X.shape[1]
+    _check_elements(
+        D * D, max_elements, f"default_prior: X has D = {D} columns; D^2"
+    )
     cov = np.atleast_2d(np.cov(X.T))
     try:
         c = np.linalg.cholesky(cov)
@@ -328,8 +401,17 @@ def default_prior(X, K):
 def expected_log_weights(alpha):
     """``E_q[log pi_k] = psi(alpha_k) - psi(sum_j alpha_j)`` -- eq. :eq:`bgmm-elogpi` (Bishop
     10.66).
+
+    Parameters
+    ----------
+    alpha : array_like, shape (K,)
+        Dirichlet concentrations of ``q(pi)``, finite and ``> 0``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (K,)
     """
-    alpha = np.asarray(alpha, dtype=np.float64)
+    alpha = _check_concentrations(alpha)
     return digamma(alpha) - digamma(alpha.sum())
 
 
@@ -351,9 +433,19 @@ def expected_log_det_precision(nu, W):
     """``E_q[log |Lambda_k|]`` -- eq. :eq:`bgmm-elogdet` (Bishop 10.65).
 
     ``sum_{i=1}^D psi((nu_k + 1 - i)/2) + D log 2 + log |W_k|``.
+
+    Parameters
+    ----------
+    nu : array_like, shape (K,)
+        Wishart degrees of freedom, each ``> D - 1``.
+    W : array_like, shape (K, D, D)
+        Wishart scale matrices, symmetric positive definite.
+
+    Returns
+    -------
+    numpy.ndarray, shape (K,)
     """
-    nu = np.asarray(nu, dtype=np.float64)
-    W = np.asarray(W, dtype=np.float64)
+    nu, W = _check_wishart(nu, W)
     D = W.shape[-1]
     _, logdet = _chol_logdet(W)
     return _digamma_sum(nu, D) + D * np.log(2.0) + logdet
@@ -362,6 +454,12 @@ def expected_log_det_precision(nu, W):
 #: Points per block of the E-step.  The largest intermediate is the (K, D, block) array
 #: ``L_k^T (x_n - m_k)``: 640 kB at K = 8, D = 5, so a block stays in the L2 cache.
 _BLOCK = 2048
+
+
+def _rows_per_block(K, D, N, block):
+    """Points per block: ``block``, fewer if the buffers would pass ``_BLOCK_ELEMENTS``."""
+    per_point = K * D + D * D + 3 * K
+    return max(1, min(block, N, _BLOCK_ELEMENTS // per_point))
 
 
 def _rho_constants(q, c):
@@ -427,7 +525,7 @@ def _e_step_blocked(Xst, c, q, resp_out, block=_BLOCK):
     LT, Lm, per_k, half_nu = _rho_constants(q, c)
     N_k, Sx, Sxx = np.zeros(K), np.zeros((K, D)), np.zeros((K, D * D))
     r_log_r = 0.0
-    rows = min(block, N)
+    rows = _rows_per_block(K, D, N, block)
     y_buf = np.empty((K, D, rows))
     log_buf = np.empty((K, rows))
     r_buf = np.empty((K, rows))
@@ -487,7 +585,7 @@ def _check_prior(prior, D=None):
     return prior
 
 
-def e_step(X, q):
+def e_step(X, q, max_elements=MAX_ELEMENTS):
     """Optimal ``q(Z)`` given ``q(pi, mu, Lambda)`` -- eq. :eq:`bgmm-rho` (Bishop 10.46-10.49).
 
     ``r_nk = rho_nk / sum_j rho_nj`` with
@@ -500,6 +598,10 @@ def e_step(X, q):
         Data.
     q : BayesGMMPosterior
         Current global factors.
+    max_elements : int
+        Largest ``N K`` (the responsibilities) to allocate (default
+        :data:`MAX_ELEMENTS`); above it a ValueError naming ``X`` is raised
+        instead of a MemoryError.
 
     Returns
     -------
@@ -508,6 +610,11 @@ def e_step(X, q):
     """
     q = _check_posterior(q)
     X = _check_X(X, q.D)
+    _check_elements(
+        X.shape[0] * q.K,
+        max_elements,
+        f"e_step: X has N = {X.shape[0]} rows and q has K = {q.K}; N K",
+    )
     c = X.mean(axis=0)
     resp = np.empty((X.shape[0], q.K))
     _e_step_blocked(np.ascontiguousarray((X - c).T), c, q, resp)
@@ -535,6 +642,7 @@ def _stats_from_resp(Xst, c, resp, block=_BLOCK):
     """
     D, N = Xst.shape
     K = resp.shape[1]
+    block = _rows_per_block(K, D, N, block)
     N_k, Sx, Sxx = np.zeros(K), np.zeros((K, D)), np.zeros((K, D * D))
     for start in range(0, N, block):
         n_b, sx_b, sxx_b = _block_stats(
@@ -585,7 +693,7 @@ def _m_step_from_stats(st, prior, reg_covar):
     )
 
 
-def m_step(X, resp, prior, reg_covar=0.0):
+def m_step(X, resp, prior, reg_covar=0.0, max_elements=MAX_ELEMENTS):
     """Optimal ``q(pi) prod_k q(mu_k, Lambda_k)`` given ``q(Z)`` -- eqs. :eq:`bgmm-alpha`-(bgmm-W).
 
     Bishop 10.58 and 10.60-10.63: ``alpha_k = alpha0 + N_k``, ``beta_k = beta0 + N_k``,
@@ -603,6 +711,10 @@ def m_step(X, resp, prior, reg_covar=0.0):
     reg_covar : float
         scikit-learn's regulariser: adds ``reg_covar * I`` to every ``S_k``, i.e.
         ``N_k reg_covar I`` to ``W_k^{-1}``.  0 (default) is Bishop's exact update.
+    max_elements : int
+        Largest ``K D^2`` (the matrices ``W_k``) to allocate (default
+        :data:`MAX_ELEMENTS`); above it a ValueError naming ``resp`` is raised
+        instead of a MemoryError.
 
     Returns
     -------
@@ -612,7 +724,14 @@ def m_step(X, resp, prior, reg_covar=0.0):
     X = _check_X(X, prior.D)
     resp = _check_resp(resp, X.shape[0], None)
     reg_covar = check_nonnegative(reg_covar, "reg_covar")
+    _check_posterior_size(resp.shape[1], prior.D, max_elements, "m_step: resp")
     return _m_step_from_stats(_data_stats(X, resp), prior, reg_covar)
+
+
+def _check_posterior_size(K, D, max_elements, what):
+    _check_elements(
+        K * D * D, max_elements, f"{what} has K = {K} columns, D = {D}; K D^2"
+    )
 
 
 def _check_resp(resp, N, K, name="resp"):
@@ -724,7 +843,7 @@ def _sum_terms(terms):
     return float(sum(signs.get(k, 1.0) * v for k, v in terms.items()))
 
 
-def elbo_terms(X, resp, q, prior):
+def elbo_terms(X, resp, q, prior, max_elements=MAX_ELEMENTS):
     """The seven expectations of the full ELBO -- eqs. :eq:`bgmm-elbo-lik`-:eq:`bgmm-elbo-qmulam`
     (Bishop 10.71-10.77).
 
@@ -741,6 +860,10 @@ def elbo_terms(X, resp, q, prior):
         Global factors.
     prior : BayesGMMPrior
         The prior.
+    max_elements : int
+        Largest ``K D^2`` (the statistics of ``q(Z)``) to allocate (default
+        :data:`MAX_ELEMENTS`); above it a ValueError naming ``resp`` is raised
+        instead of a MemoryError.
 
     Returns
     -------
@@ -752,12 +875,13 @@ def elbo_terms(X, resp, q, prior):
     prior = _check_prior(prior, q.D)
     X = _check_X(X, q.D)
     resp = _check_resp(resp, X.shape[0], q.K)
+    _check_posterior_size(q.K, q.D, max_elements, "elbo: resp")
     return _elbo_terms_from_stats(
         _data_stats(X, resp), float(np.sum(xlogy(resp, resp))), q, prior
     )
 
 
-def elbo(X, resp, q, prior):
+def elbo(X, resp, q, prior, max_elements=MAX_ELEMENTS):
     """Full ELBO ``E_q[log p(X, Z, pi, mu, Lambda)] - E_q[log q]`` -- eq. :eq:`bgmm-elbo` (Bishop
     10.70).
 
@@ -767,7 +891,7 @@ def elbo(X, resp, q, prior):
     -------
     float
     """
-    return _sum_terms(elbo_terms(X, resp, q, prior))
+    return _sum_terms(elbo_terms(X, resp, q, prior, max_elements))
 
 
 # --------------------------------------------------------------------------------------------
@@ -798,6 +922,7 @@ def fit(
     max_iter=1000,
     tol=1e-6,
     reg_covar=0.0,
+    max_elements=MAX_ELEMENTS,
 ):
     """CAVI for the Bayesian Gaussian mixture -- algorithm :prf:ref:`bgmm-cavi`, chapter 4b.
 
@@ -817,7 +942,8 @@ def fit(
         Initial responsibilities (rows sum to one).  None: each point is assigned to the nearest
         of K data points drawn with ``seed``.
     seed : int, numpy.random.Generator or None
-        Used only when ``init_resp`` is None.
+        Draws the initial centres when ``init_resp`` is None; validated in every case, so a
+        seed of the wrong type is an error even when it is not needed.
     max_iter : int
         Maximum number of E+M iterations, ``>= 1``.
     tol : float
@@ -826,6 +952,10 @@ def fit(
         scikit-learn's covariance regulariser (see :func:`m_step`); 0 is Bishop's model.  With
         ``reg_covar > 0`` the M step is no longer the exact optimum, so the ELBO trace may dip by
         round-off-sized amounts.
+    max_elements : int
+        Largest ``N K + K D^2`` (responsibilities and posterior) to allocate, and largest
+        ``max_iter`` (the ELBO trace) (default :data:`MAX_ELEMENTS`); above it a ValueError
+        naming ``K`` (or ``max_iter``) is raised instead of a MemoryError.
 
     Returns
     -------
@@ -834,12 +964,25 @@ def fit(
     X = _check_X(X)
     N, D = X.shape
     K = check_int(K, "K", 1)
-    prior = default_prior(X, K) if prior is None else _check_prior(prior, D)
+    _check_elements(
+        N * K + K * D * D,
+        max_elements,
+        f"fit(K={K}) with N = {N}, D = {D} would allocate N K + K D^2",
+    )
+    rng = check_seed(seed)
+    prior = (
+        default_prior(X, K, max_elements)
+        if prior is None
+        else _check_prior(prior, D)
+    )
     max_iter = check_int(max_iter, "max_iter", 1)
+    _check_elements(
+        max_iter, max_elements, f"fit(max_iter={max_iter}): the ELBO trace"
+    )
     tol = check_nonnegative(tol, "tol")
     reg_covar = check_nonnegative(reg_covar, "reg_covar")
     if init_resp is None:
-        resp = _initial_resp(X, K, check_seed(seed))
+        resp = _initial_resp(X, K, rng)
     else:
         resp = _check_resp(init_resp, N, K, name="init_resp")
 
@@ -883,7 +1026,7 @@ def fit(
 # --------------------------------------------------------------------------------------------
 
 
-def predictive_density(x, q, log=False):
+def predictive_density(x, q, log=False, max_elements=MAX_ELEMENTS):
     """Posterior predictive ``p(x | X)``, a mixture of Student-t -- eq. :eq:`bgmm-predictive`
     (Bishop 10.81).
 
@@ -898,6 +1041,10 @@ def predictive_density(x, q, log=False):
         Global factors (for instance a :class:`BayesGMMFit`).
     log : bool
         Return ``log p(x | X)`` instead.
+    max_elements : int
+        Largest ``M K`` (one density per point and component) to allocate (default
+        :data:`MAX_ELEMENTS`); above it a ValueError naming ``x`` is raised
+        instead of a MemoryError.
 
     Returns
     -------
@@ -907,6 +1054,14 @@ def predictive_density(x, q, log=False):
     x = check_data(x, "x", ndim=2)
     if x.shape[1] != q.D:
         raise ValueError(f"x must have {q.D} columns, got {x.shape[1]}")
+    if not isinstance(log, (bool, np.bool_)):
+        raise TypeError(f"log must be a bool, got {type(log).__name__}")
+    _check_elements(
+        x.shape[0] * q.K,
+        max_elements,
+        f"predictive_density: x has M = {x.shape[0]} rows, q has K = {q.K}; "
+        "M K",
+    )
     D = q.D
     df = q.nu + 1.0 - D
     log_w = np.log(q.alpha) - np.log(q.alpha.sum())
