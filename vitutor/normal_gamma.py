@@ -153,6 +153,14 @@ class NormalGammaPosterior:
         -------
         numpy.ndarray or float
             The log density at the broadcast points.
+
+        Raises
+        ------
+        ValueError
+            If ``mu`` or ``tau`` holds NaN or inf, or they do not broadcast, or broadcast to more
+            than :data:`MAX_ELEMENTS` points.
+        TypeError
+            If ``mu`` or ``tau`` is not numeric.
         """
         mu, tau = _check_points(mu, tau)
         inside = tau > 0
@@ -567,6 +575,15 @@ def cavi(x, prior, E_tau0=1.0, tol=1e-10, max_iter=1000):
     Returns
     -------
     CaviResult
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: ``x`` not a finite 1-D sample (or one whose statistics overflow, or
+        one that leaves ``beta_N = 0``), ``E_tau0`` not positive or so extreme that
+        ``(lam0 + n) E_tau0`` or its inverse overflows, ``tol < 0``, ``max_iter`` out of range.
+    TypeError
+        If ``prior`` is not a :class:`NormalGammaPrior`, or a number is not a real number.
     """
     prior = _check_prior(prior)
     check_positive(E_tau0, "E_tau0")
