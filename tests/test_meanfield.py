@@ -530,3 +530,25 @@ def test_log_product_refuses_a_table_too_large_to_build_and_names_log_q():
     with pytest.raises(ValueError, match="max_cells"):
         mf.log_product(factors[:3], max_cells=999)
     assert mf.log_product(factors[:3], max_cells=1000).shape == (10,) * 3
+
+
+def test_cavi_refuses_a_max_iter_whose_trace_would_not_fit_and_names_it():
+    table = np.random.default_rng(9).normal(size=(2, 3, 2))
+    with pytest.raises(ValueError, match=r"max_iter = 10000000 .* max_trace"):
+        mf.cavi(table, max_iter=10_000_000)
+    with pytest.raises(ValueError, match="max_iter"):
+        mf.cavi(table, max_iter=4, max_trace=12)  # 1 + 3 * 4 = 13 values
+    result = mf.cavi(table, seed=1, max_iter=4, max_trace=13)
+    assert result.elbo_trace.size == 1 + 3 * result.n_iter <= 13
+    with pytest.raises(ValueError, match="max_trace"):
+        mf.cavi(table, max_trace=0)
+
+
+def test_gaussian_meanfield_refuses_a_trace_too_long_and_names_max_iter():
+    precision = np.array([[2.0, 0.6], [0.6, 1.5]])
+    with pytest.raises(ValueError, match=r"max_iter = 10000000 .* max_trace"):
+        mf.gaussian_meanfield([0.3, -0.8], precision, max_iter=10_000_000)
+    result = mf.gaussian_meanfield(
+        [0.3, -0.8], precision, max_iter=5, tol=0.0, max_trace=11
+    )
+    assert result.elbo_trace.shape == (11,)

@@ -42,6 +42,8 @@ __all__ = [
     "elbo",
     "update_factor",
     "cavi",
+    "MAX_CELLS",
+    "MAX_TRACE",
     "gaussian_kl",
     "gaussian_meanfield",
 ]
@@ -190,6 +192,24 @@ def _elbo(finite, mask, q):
 #: Default cap on the cells of a table ``log_product`` builds: 2**27 float64 cells are 1 GiB.
 MAX_CELLS = 2**27
 
+#: Default cap on the length of an ELBO trace, ``1 + D * max_iter`` values for ``D`` factors
+#: (``cavi``) or ``d`` means (``gaussian_meanfield``): a run that never meets its tolerance stops
+#: at ``max_iter`` sweeps, and its trace must fit in memory (2**24 values are half a GiB as a
+#: Python list).  Pass ``max_trace`` to go further.
+MAX_TRACE = 2**24
+
+
+def _check_trace(n_per_sweep, max_iter, max_trace):
+    """Refuse a ``max_iter`` whose trace of ``1 + n_per_sweep * max_iter`` values is too long."""
+    max_trace = check_int(max_trace, "max_trace", 1)
+    length = 1 + n_per_sweep * max_iter
+    if length > max_trace:
+        raise ValueError(
+            f"max_iter = {max_iter} would allow an ELBO trace of 1 + {n_per_sweep} * {max_iter} = "
+            f"{length:.3e} values, more than max_trace = {max_trace:.3e} (lower max_iter, or pass "
+            f"a larger max_trace if memory allows)"
+        )
+
 
 def log_product(log_q, max_cells=MAX_CELLS):
     """Log table of the product ``q(z) = prod_j q_j(z_j)`` -- eq. :eq:`mf-family`, chapter 3.
@@ -332,7 +352,13 @@ def _random_init(log_joint, rng):
 
 
 def cavi(
-    log_joint, init=None, seed=None, max_iter=1000, tol=1e-10, order=None
+    log_joint,
+    init=None,
+    seed=None,
+    max_iter=1000,
+    tol=1e-10,
+    order=None,
+    max_trace=MAX_TRACE,
 ):
     """Coordinate ascent variational inference on a discrete joint table -- algorithm
     :prf:ref:`mf-cavi`, chapter 3.
@@ -361,6 +387,9 @@ def cavi(
     order : sequence of int, optional
         Order in which the factors are updated within a sweep (a permutation of the axes);
         default ``0, 1, ..., D-1``.
+    max_trace : int
+        Largest ELBO trace ``max_iter`` may allow, ``1 + D * max_iter`` values; above it a
+        ValueError naming ``max_iter`` is raised (default :data:`MAX_TRACE`).
 
     Returns
     -------
@@ -371,11 +400,12 @@ def cavi(
     Raises
     ------
     ValueError
-        For a malformed ``log_joint``, ``init`` or ``order``, or an ``init`` from which no
-        single-factor update can make the ELBO finite.
+        For a malformed ``log_joint``, ``init`` or ``order``, an ``init`` from which no
+        single-factor update can make the ELBO finite, or a ``max_iter`` above ``max_trace``.
     """
     log_joint = check_log_table(log_joint, "log_joint")
     max_iter = check_int(max_iter, "max_iter", 1)
+    _check_trace(log_joint.ndim, max_iter, max_trace)
     tol = check_nonnegative(tol, "tol")
     order = _check_order(order, log_joint.ndim)
     log_q = (
@@ -451,10 +481,14 @@ def _check_gaussian(mean, precision):
     return mean, precision
 
 
-def _gaussian_kl(m, s2, mean, precision):
-    """KL(prod_j N(m_j, s2_j) || N(mean, precision^-1)) -- eq. :eq:`mf-gaussian-kl`."""
+def _gaussian_kl(m, s2, mean, precision, log_det=None):
+    """KL(prod_j N(m_j, s2_j) || N(mean, precision^-1)) -- eq. :eq:`mf-gaussian-kl`.
+
+    ``log_det`` is ``log det precision`` when the caller has it (it does not change along a run).
+    """
     diff = m - mean
-    log_det = np.linalg.slogdet(precision)[1]
+    if log_det is None:
+        log_det = np.linalg.slogdet(precision)[1]
     return 0.5 * float(
         np.sum(np.diag(precision) * s2)
         + diff @ precision @ diff
@@ -498,7 +532,14 @@ def gaussian_kl(m, s2, mean, precision):
     return _gaussian_kl(m, s2, mean, precision)
 
 
-def gaussian_meanfield(mean, precision, init=None, max_iter=10_000, tol=1e-12):
+def gaussian_meanfield(
+    mean,
+    precision,
+    init=None,
+    max_iter=10_000,
+    tol=1e-12,
+    max_trace=MAX_TRACE,
+):
     """Mean-field approximation of ``N(mean, precision^-1)`` by CAVI -- eq.
     :eq:`mf-gaussian-update`, chapter 3.
 
@@ -519,6 +560,9 @@ def gaussian_meanfield(mean, precision, init=None, max_iter=10_000, tol=1e-12):
         Maximum number of sweeps.
     tol : float
         Stop when no mean moves by more than ``tol * (1 + max_j |m_j|)`` in a sweep.
+    max_trace : int
+        Largest ELBO trace ``max_iter`` may allow, ``1 + d * max_iter`` values; above it a
+        ValueError naming ``max_iter`` is raised (default :data:`MAX_TRACE`).
 
     Returns
     -------
@@ -530,6 +574,7 @@ def gaussian_meanfield(mean, precision, init=None, max_iter=10_000, tol=1e-12):
     max_iter = check_int(max_iter, "max_iter", 1)
     tol = check_nonnegative(tol, "tol")
     d = mean.size
+    _check_trace(d, max_iter, max_trace)
     if init is None:
         m = np.zeros(d)
     else:
@@ -540,7 +585,8 @@ def gaussian_meanfield(mean, precision, init=None, max_iter=10_000, tol=1e-12):
             raise ValueError("init must not contain NaN or inf")
     lam_diag = np.diag(precision).copy()
     s2 = 1.0 / lam_diag
-    trace = [-_gaussian_kl(m, s2, mean, precision)]
+    log_det = np.linalg.slogdet(precision)[1]
+    trace = [-_gaussian_kl(m, s2, mean, precision, log_det)]
     converged = False
     n_iter = 0
     while n_iter < max_iter and not converged:
@@ -550,7 +596,7 @@ def gaussian_meanfield(mean, precision, init=None, max_iter=10_000, tol=1e-12):
             # m_j = mu_j - (1/Lambda_jj) sum_{k != j} Lambda_jk (m_k - mu_k)
             off = precision[j] @ (m - mean) - lam_diag[j] * (m[j] - mean[j])
             m[j] = mean[j] - off / lam_diag[j]
-            trace.append(-_gaussian_kl(m, s2, mean, precision))
+            trace.append(-_gaussian_kl(m, s2, mean, precision, log_det))
         converged = bool(
             np.max(np.abs(m - start)) <= tol * (1.0 + np.max(np.abs(m)))
         )
