@@ -2,8 +2,11 @@
 k = 4 standard errors of exact gradients (closed form for a Gaussian target; finite differences of
 the Gauss--Hermite ELBO for logistic regression); the optimiser reaches the best Gaussian."""
 
+import functools
+
 import numpy as np
 import pytest
+from scipy import stats
 
 from vitutor import bbvi
 from vitutor import logreg as lr
@@ -35,6 +38,20 @@ def _replicate(estimate, R, seed):
 
 
 M_TEST, L_TEST = np.array([0.2, -1.1]), np.array([[0.7, 0.0], [0.4, 0.9]])
+
+
+def logistic_target():
+    """The 30-point logistic regression of chapter 8 (prior variance 4): log p and its gradient."""
+    X, t = lr.simulate(30, [-1.0, 1.5], x_loc=1.0, x_scale=1.0, seed=3)
+
+    def log_joint(W):
+        return lr.log_joint(W, X, t, 4.0)
+
+    def grad_log_joint(W):
+        return lr.grad_log_joint(W, X, t, 4.0)
+
+    return X, t, log_joint, grad_log_joint
+
 
 ESTIMATORS = {
     "score": lambda rng, lj, g, m, L, S: bbvi.score_gradient(
@@ -68,9 +85,7 @@ def test_estimators_are_unbiased_for_a_gaussian_target(name):
 
 @pytest.mark.parametrize("name", list(ESTIMATORS))
 def test_estimators_are_unbiased_for_logistic_regression(name):
-    X, t = lr.simulate(30, [-1.0, 1.5], x_loc=1.0, x_scale=1.0, seed=3)
-    lj = lambda W: lr.log_joint(W, X, t, 4.0)  # noqa: E731
-    g = lambda W: lr.grad_log_joint(W, X, t, 4.0)  # noqa: E731
+    X, t, lj, g = logistic_target()
     m, L = np.array([-1.3, 1.6]), np.array([[0.55, 0.0], [-0.3, 0.35]])
 
     def elbo(th):
@@ -91,13 +106,12 @@ def test_estimators_are_unbiased_for_logistic_regression(name):
 
 def test_control_variate_and_reparameterisation_reduce_variance():
     # logistic regression, where log p - log q has a large level common to all draws
-    X, t = lr.simulate(30, [-1.0, 1.5], x_loc=1.0, x_scale=1.0, seed=3)
-    lj = lambda W: lr.log_joint(W, X, t, 4.0)  # noqa: E731
-    g = lambda W: lr.grad_log_joint(W, X, t, 4.0)  # noqa: E731
+    X, t, lj, g = logistic_target()
     m, L = np.array([-1.3, 1.6]), np.array([[0.55, 0.0], [-0.3, 0.35]])
     variance = {}
     for name, est in ESTIMATORS.items():
-        gm, gL = _replicate(lambda rng: est(rng, lj, g, m, L, 8), 1000, 3)
+        estimate = functools.partial(est, lj=lj, g=g, m=m, L=L, S=8)
+        gm, gL = _replicate(estimate, 1000, 3)
         variance[name] = gm.var(axis=0).sum() + gL.var(axis=0).sum()
     assert variance["reparam"] < variance["score-cv"] < variance["score"]
 
@@ -137,9 +151,7 @@ def test_fit_full_rank_recovers_a_gaussian_target():
 
 
 def test_full_rank_optimum_is_closer_to_the_exact_posterior_than_mean_field():
-    X, t = lr.simulate(30, [-1.0, 1.5], x_loc=1.0, x_scale=1.0, seed=3)
-    lj = lambda W: lr.log_joint(W, X, t, 4.0)  # noqa: E731
-    g = lambda W: lr.grad_log_joint(W, X, t, 4.0)  # noqa: E731
+    X, t, lj, g = logistic_target()
     exact = lr.grid_posterior(X, t, 4.0)
     kl = {}
     for mean_field in (False, True):
@@ -216,3 +228,42 @@ def test_bad_input_names_the_argument():
         )
     with pytest.raises(TypeError, match="seed"):
         bbvi.score_gradient(gauss_log_joint, M_TEST, L_TEST, 3, seed="x")
+
+
+def test_draws_steps_and_callables_are_checked():
+    with pytest.raises(ValueError, match="n_samples = 100000000000 draws"):
+        bbvi.reparam_gradient(gauss_grad, M_TEST, L_TEST, 10**11)
+    with pytest.raises(ValueError, match="n_samples = 100000000000 draws"):
+        bbvi.score_gradient(gauss_log_joint, M_TEST, L_TEST, 10**11)
+    with pytest.raises(ValueError, match="n_steps = 1000000000000"):
+        bbvi.fit(gauss_log_joint, gauss_grad, M_TEST, L_TEST, n_steps=10**12)
+    with pytest.raises(ValueError, match="grad_log_joint must return"):
+        bbvi.reparam_gradient(lambda W: W[:, 0], M_TEST, L_TEST, 3, seed=0)
+    with pytest.raises(ValueError, match="log_joint must return"):
+        bbvi.score_gradient(lambda W: W, M_TEST, L_TEST, 3, seed=0)
+    with pytest.raises(ValueError, match="log_joint returned NaN"):
+        bbvi.score_gradient(
+            lambda W: np.full(W.shape[0], np.nan), M_TEST, L_TEST, 3, seed=0
+        )
+    with pytest.raises(ValueError, match="grad_log_joint returned NaN"):
+        bbvi.fit(
+            gauss_log_joint,
+            lambda W: np.full(W.shape, np.inf),
+            M_TEST,
+            L_TEST,
+            n_steps=5,
+            seed=0,
+        )
+    with pytest.raises(ValueError, match="positive diagonal"):
+        bbvi.gaussian_entropy(-L_TEST)
+    with pytest.raises(ValueError, match="L must be a square matrix"):
+        bbvi.gaussian_entropy(np.ones(3))
+
+
+def test_gaussian_entropy_matches_scipy():
+    cov = L_TEST @ L_TEST.T
+    np.testing.assert_allclose(
+        bbvi.gaussian_entropy(L_TEST),
+        stats.multivariate_normal(M_TEST, cov).entropy(),
+        rtol=1e-13,
+    )

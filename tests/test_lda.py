@@ -738,3 +738,50 @@ def test_e_step_conserves_tokens_and_both_paths_agree(D, V, K, seed):
     np.testing.assert_allclose(
         last_phi_tokens, counts.sum(axis=1), rtol=1e-12, atol=1e-12
     )
+
+
+@pytest.mark.parametrize(
+    ("conc", "match"),
+    [
+        (np.array([[0.5, np.nan]]), "finite and > 0"),
+        (np.array([[0.5, 0.0]]), "finite and > 0"),
+        (np.array(2.0), "last axis"),
+        (np.array([["a", "b"]]), "conc"),
+    ],
+)
+def test_expected_log_checks_its_dirichlet_parameters(conc, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        lda.expected_log(conc)
+
+
+def test_expected_log_is_the_dirichlet_mean_of_log_theta_at_generic_values():
+    conc = np.array([[0.4, 2.0, 5.5], [3.0, 3.0, 0.9]])
+    ref = digamma(conc) - digamma(conc.sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(lda.expected_log(conc), ref, rtol=1e-15)
+
+
+def test_allocations_sized_by_arguments_are_capped():
+    with pytest.raises(ValueError, match="doc_length=1000000000"):
+        lda.simulate_corpus(
+            D=1000, V=50, K=3, alpha=0.1, eta=0.1, doc_length=10**9
+        )
+    with pytest.raises(ValueError, match="V=10000000000"):
+        lda.simulate_corpus(
+            D=2, V=10**10, K=3, alpha=0.1, eta=0.1, doc_length=5
+        )
+    X = np.array([[1, 0, 2, 1], [0, 3, 0, 1]])
+    with pytest.raises(ValueError, match="K = 100000000000 topics"):
+        lda.batch_vb(X, 10**11, 0.1, 0.1)
+    with pytest.raises(ValueError, match="n_steps = 1000000000000"):
+        lda.online_vb(X, 2, 0.1, 0.1, batch_size=1, n_steps=10**12)
+    small = lda.simulate_corpus(
+        D=3,
+        V=4,
+        K=2,
+        alpha=0.1,
+        eta=0.1,
+        doc_length=2,
+        seed=0,
+        max_elements=40,
+    )
+    assert small.X.shape == (3, 4)

@@ -30,7 +30,10 @@ def test_update_q_w_is_the_posterior_given_alpha():
         m_N, np.linalg.lstsq(A, b, rcond=None)[0], rtol=1e-10
     )
     # covariance = inverse Hessian of minus the log posterior, by finite differences of its gradient
-    grad = lambda w: PRIOR.beta * Phi.T @ (Phi @ w - t) + alpha * w  # noqa: E731
+
+    def grad(w):
+        return PRIOR.beta * Phi.T @ (Phi @ w - t) + alpha * w
+
     H = np.array(
         [
             (grad(m_N + 1e-5 * e) - grad(m_N - 1e-5 * e)) / 2e-5
@@ -215,3 +218,33 @@ def test_bad_input_names_the_argument():
         ln.predictive(np.ones((2, 3)), PRIOR, np.zeros(4), np.eye(4))
     with pytest.raises(TypeError, match="prior"):
         ln.cavi(Phi, t, (1.0, 1.0, 1.0))
+
+
+def test_q_w_and_alpha_are_checked_where_they_enter():
+    Phi, t = _data()
+    m, S = ln.update_q_w(Phi, t, PRIOR, 0.5)
+    with pytest.raises(ValueError, match="S_N must be positive definite"):
+        ln.elbo(Phi, t, PRIOR, m, -S, 2.0, 1.0)
+    with pytest.raises(ValueError, match="m_N must have 4 entries"):
+        ln.elbo(Phi, t, PRIOR, m[:3], S[:3, :3], 2.0, 1.0)
+    with pytest.raises(ValueError, match="S_N must not contain NaN"):
+        ln.update_q_alpha(PRIOR, m, np.full((4, 4), np.nan))
+    with pytest.raises(TypeError, match="prior"):
+        ln.update_q_alpha((0.5, 0.3, 20.0), m, S)
+    with pytest.raises(TypeError, match="prior"):
+        ln.predictive(Phi, None, m, S)
+    with pytest.raises(ValueError, match="S_N must be a \\(4, 4\\)"):
+        ln.predictive(Phi, PRIOR, m, np.eye(3))
+    with pytest.raises(ValueError, match="alpha must not contain NaN"):
+        ln.log_evidence_given_alpha(Phi, t, PRIOR, [1.0, np.nan])
+    with pytest.raises(ValueError, match="alpha must be finite and > 0"):
+        ln.log_evidence_given_alpha(Phi, t, PRIOR, 0.0)
+
+
+def test_the_design_matrix_is_capped_by_its_degree():
+    with pytest.raises(ValueError, match="degree = 1000000000 for 3 points"):
+        ln.polynomial_design(np.zeros(3), 10**9)
+    np.testing.assert_array_equal(
+        ln.polynomial_design(np.array([2.0]), 3, max_elements=4),
+        [[1, 2, 4, 8]],
+    )

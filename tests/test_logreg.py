@@ -33,7 +33,10 @@ def test_jj_bound_is_tight_at_plus_minus_xi(xi):
 
 
 def test_jj_lambda_is_minus_the_tangent_slope_and_continuous_at_zero():
-    f = lambda y: -np.logaddexp(np.sqrt(y) / 2, -np.sqrt(y) / 2)  # noqa: E731
+    def f(y):
+        # -log(e^{a/2} + e^{-a/2}) as a function of y = a^2
+        return -np.logaddexp(np.sqrt(y) / 2, -np.sqrt(y) / 2)
+
     for xi in [1e-3, 0.5, 3.0]:
         slope = (f(xi**2 + 1e-7) - f(max(xi**2 - 1e-7, 0.0))) / (
             xi**2 + 1e-7 - max(xi**2 - 1e-7, 0.0)
@@ -142,7 +145,10 @@ def test_update_xi_is_the_maximiser_given_q():
     X, t = _data()
     m, S = lr.update_q(X, t, PRIOR_VAR, np.ones(30))
     xi = lr.update_xi(X, m, S)
-    F = lambda z: lr.bound_objective(X, t, PRIOR_VAR, m, S, z)  # noqa: E731
+
+    def F(z):
+        return lr.bound_objective(X, t, PRIOR_VAR, m, S, z)
+
     h = 1e-5
     fd = np.array(
         [(F(xi + h * e) - F(xi - h * e)) / (2 * h) for e in np.eye(30)]
@@ -194,7 +200,10 @@ def test_laplace_mode_matches_scipy_optimize():
     )
     np.testing.assert_allclose(lap.mode, res.x, atol=1e-6)
     h = 1e-4
-    g = lambda w: lr.grad_log_joint(w, X, t, PRIOR_VAR)  # noqa: E731
+
+    def g(w):
+        return lr.grad_log_joint(w, X, t, PRIOR_VAR)
+
     H = np.array(
         [
             (g(lap.mode + h * e) - g(lap.mode - h * e)) / (2 * h)
@@ -207,16 +216,16 @@ def test_laplace_mode_matches_scipy_optimize():
 def test_expected_log_lik_matches_adaptive_quadrature():
     X, t = _data(n=8)
     m, S = np.array([-0.5, 1.0]), np.array([[0.6, -0.2], [-0.2, 0.4]])
+
+    def integrand(a, mu, sd, t_n):
+        # N(a | mu, sd^2) log p(t_n | a)
+        return stats.norm.pdf(a, mu, sd) * (t_n * a - np.logaddexp(0, a))
+
     ref = 0.0
     for x_n, t_n in zip(X, t, strict=True):
         mu, sd = x_n @ m, np.sqrt(x_n @ S @ x_n)
         ref += integrate.quad(
-            lambda a: (
-                stats.norm.pdf(a, mu, sd) * (t_n * a - np.logaddexp(0, a))
-            ),
-            -np.inf,
-            np.inf,
-            epsabs=1e-13,
+            integrand, -np.inf, np.inf, args=(mu, sd, t_n), epsabs=1e-13
         )[0]
     np.testing.assert_allclose(
         lr.expected_log_lik(X, t, m, S), ref, rtol=1e-11
@@ -265,3 +274,48 @@ def test_bad_input_names_the_argument():
         lr.grid_posterior(np.column_stack([X, X[:, 1]]), t, PRIOR_VAR)
     with pytest.raises(TypeError, match="X must be an array of real numbers"):
         lr.em(X.astype(str), t, PRIOR_VAR)
+
+
+def test_inputs_are_checked_for_nan_shape_and_covariance():
+    X, t = _data()
+    m = np.zeros(2)
+    with pytest.raises(ValueError, match="xi must not contain NaN"):
+        lr.jj_lambda([0.5, np.nan])
+    with pytest.raises(ValueError, match="a must not contain NaN"):
+        lr.log_sigmoid_bound(np.inf, 1.0)
+    with pytest.raises(ValueError, match="w must not contain NaN"):
+        lr.log_joint(np.array([np.nan, 0.0]), X, t, PRIOR_VAR)
+    with pytest.raises(ValueError, match="w must have 2 entries"):
+        lr.grad_log_joint(np.zeros((4, 3)), X, t, PRIOR_VAR)
+    with pytest.raises(ValueError, match="S must be positive definite"):
+        lr.elbo(X, t, PRIOR_VAR, m, np.diag([1.0, -1.0]))
+    with pytest.raises(ValueError, match="S must be symmetric"):
+        lr.bound_objective(
+            X, t, PRIOR_VAR, m, [[1.0, 0.5], [0.0, 1.0]], np.ones(30)
+        )
+    with pytest.raises(ValueError, match="S must not contain NaN"):
+        lr.update_xi(X, m, np.full((2, 2), np.nan))
+    with pytest.raises(ValueError, match="S must be positive definite"):
+        lr.gaussian_entropy(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="tol"):
+        lr.laplace(X, t, PRIOR_VAR, tol=-1.0)
+    with pytest.raises(ValueError, match="x_loc"):
+        lr.simulate(10, [0.0, 1.0], x_loc=np.nan)
+    g = lr.grid_posterior(X, t, PRIOR_VAR, n_grid=51)
+    with pytest.raises(ValueError, match="S must be a \\(2, 2\\)"):
+        g.kl_from_gaussian(m, np.eye(3))
+
+
+def test_allocations_sized_by_an_argument_are_capped():
+    X, t = _data()
+    with pytest.raises(ValueError, match="n = 1000000000000 points"):
+        lr.simulate(10**12, [0.0, 1.0])
+    with pytest.raises(ValueError, match="n_grid = 100000"):
+        lr.grid_posterior(X, t, PRIOR_VAR, n_grid=100_000)
+    with pytest.raises(ValueError, match="n_nodes = 10000000000"):
+        lr.expected_log_lik(X, t, np.zeros(2), np.eye(2), n_nodes=10**10)
+    # the cap is a default, not a limit: a larger max_elements lifts it
+    small = lr.grid_posterior(X, t, PRIOR_VAR, n_grid=21, max_elements=10**6)
+    assert small.log_post.shape == (21, 21)
+    with pytest.raises(ValueError, match="max_elements"):
+        lr.grid_posterior(X, t, PRIOR_VAR, n_grid=21, max_elements=100)

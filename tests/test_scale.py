@@ -223,7 +223,34 @@ def test_bad_arrays_and_clients_are_refused(client, data):
             n_steps=2,
             batch_size=0,
         )
+    with pytest.raises(TypeError, match="callback"):
+        scale.cavi(
+            client,
+            model,
+            da.from_array(data, chunks=5000),
+            lam0,
+            callback="print",
+        )
     closed = Client(client.scheduler.address)
     closed.close()
     with pytest.raises(ValueError, match="client"):
         scale.cavi(closed, model, da.from_array(data, chunks=5000), lam0)
+
+
+def test_tiny_chunks_and_huge_k_are_refused_before_any_graph_is_built(
+    tmp_path,
+):
+    with pytest.raises(ValueError, match="chunk_size = 1 cuts 1000000 rows"):
+        scale.simulate_mixture(10**6, K, PRIOR_VAR, chunk_size=1)
+    with pytest.raises(ValueError, match="K = 10000000000 means"):
+        scale.simulate_mixture(100, 10**10, PRIOR_VAR, chunk_size=10)
+    path = tmp_path / "x.npy"
+    np.save(path, np.zeros(1000))
+    with pytest.raises(ValueError, match="chunk_size = 1 cuts 1000 rows"):
+        scale.from_npy(path, chunk_size=1, max_chunks=100)
+    assert scale.from_npy(path, chunk_size=10, max_chunks=100).numblocks == (
+        100,
+    )
+    np.save(path, np.array(["a", "b"]))
+    with pytest.raises(ValueError, match="numeric"):
+        scale.from_npy(path, chunk_size=1)

@@ -303,3 +303,34 @@ def test_cavi_bad_input():
         )
     with pytest.raises(TypeError, match="family"):
         svi.ConjugateModel(family=dict, alpha=np.zeros(2), local_step=None)
+
+
+def test_model_forms_check_their_parts():
+    x = gmm.simulate(50, 2, 4.0, seed=0).x
+    model = gmm.mean_field_form(x, 2, 4.0)
+    with pytest.raises(TypeError, match="natural_parameter must be callable"):
+        svi.Factor("mu", ef.Gaussian, None)
+    with pytest.raises(TypeError, match="family must be an ExponentialFamily"):
+        svi.Factor("mu", float, model.factors[0].natural_parameter)
+    with pytest.raises(TypeError, match="name must be a non-empty string"):
+        svi.Factor("", ef.Gaussian, model.factors[0].natural_parameter)
+    with pytest.raises(TypeError, match="expected_log_joint must be callable"):
+        svi.MeanFieldModel(factors=model.factors, expected_log_joint=3.0)
+    with pytest.raises(TypeError, match="local_step must be callable"):
+        svi.ConjugateModel(
+            family=ef.Gaussian, alpha=np.array([[0.0, -0.5]]), local_step=None
+        )
+
+
+def test_the_step_schedule_is_capped_by_its_length():
+    with pytest.raises(ValueError, match="n_steps = 1000000000000"):
+        svi.step_sizes(10**12)
+    with pytest.raises(ValueError, match="n_steps = 1000000000000"):
+        svi.svi(
+            gmm.conjugate_form(2, 4.0),
+            gmm.simulate(100, 2, 4.0, seed=0).x,
+            np.array([[0.0, -0.5]] * 2),
+            n_steps=10**12,
+            batch_size=10,
+        )
+    assert svi.step_sizes(5, max_elements=5).shape == (5,)

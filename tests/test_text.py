@@ -52,3 +52,26 @@ def test_scipy_docstrings_is_a_labelled_corpus_read_from_the_installed_scipy():
         "the" not in corpus.vocabulary
         and "parameters" not in corpus.vocabulary
     )
+
+
+def test_bad_inputs_name_the_argument():
+    with pytest.raises(TypeError, match="text must be a str"):
+        text.tokenize(b"bytes are not text")
+    with pytest.raises(ValueError, match="at least one document"):
+        text.document_term_matrix([])
+    with pytest.raises(TypeError, match="token_lists must be a sequence"):
+        text.document_term_matrix("alpha beta")
+    with pytest.raises(TypeError, match=r"token_lists\[1\]"):
+        text.document_term_matrix([["alpha"], [1, 2]])
+    with pytest.raises(TypeError, match=r"token_lists\[0\]"):
+        text.document_term_matrix(["alpha"])
+    with pytest.raises(TypeError, match="max_df"):
+        text.document_term_matrix([["alpha"]], max_df="all")
+    with pytest.raises(ValueError, match="max_df"):
+        text.document_term_matrix([["alpha"]], max_df=np.nan)
+    with pytest.raises(ValueError, match="submodules"):
+        text.scipy_docstrings(submodules=("linalg", "fft_typo"))
+    with pytest.raises(ValueError, match="submodules"):
+        text.scipy_docstrings(submodules=())
+    with pytest.raises(TypeError, match="submodules"):
+        text.scipy_docstrings(submodules="linalg")

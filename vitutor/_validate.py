@@ -14,6 +14,12 @@ from scipy.special import logsumexp
 #: Tolerance on ``log sum exp`` of a table that must be a normalised distribution.
 LOG_NORM_ATOL = 1e-8
 
+#: Default cap on the array elements a call may allocate, counted from its size arguments before
+#: anything is allocated (number of draws, of documents, of steps, of grid points, ...).  2**28
+#: float64 elements are 2 GiB: above it :func:`check_elements` raises a ValueError that names the
+#: argument, where numpy would fail later with a MemoryError (or swap the machine to a halt).
+MAX_ELEMENTS = 2**28
+
 
 def check_seed(seed):
     """Return a ``numpy.random.Generator`` from ``seed`` (None, int, or a Generator)."""
@@ -41,6 +47,50 @@ def check_int(value, name, minimum):
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def check_elements(total, what, max_elements=MAX_ELEMENTS):
+    """Refuse an allocation of ``total`` array elements above ``max_elements``.
+
+    ``what`` names the arguments the size comes from, as the caller wrote them, e.g.
+    ``"n_steps = 1000000000000"``; the error message starts with it, so it names the argument.
+    """
+    max_elements = check_int(max_elements, "max_elements", 1)
+    if total > max_elements:
+        raise ValueError(
+            f"{what} would allocate {float(total):.3e} array elements, more than "
+            f"max_elements = {max_elements:.3e} (pass a larger max_elements if memory allows)"
+        )
+    return int(total)
+
+
+def check_finite_array(a, name):
+    """A real array (any shape) with no NaN or inf, as float64."""
+    arr = as_float_array(a, name)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must not contain NaN or inf")
+    return arr
+
+
+def check_covariance(S, M, name="S"):
+    """A finite, symmetric, positive-definite ``(M, M)`` matrix, as float64.
+
+    Symmetry is checked to a relative tolerance of ``1e-8`` of the largest entry (a matrix
+    symmetrised after an inverse passes); positive definiteness by a Cholesky factorisation.
+    """
+    arr = check_finite_array(S, name)
+    if arr.shape != (M, M):
+        raise ValueError(
+            f"{name} must be a ({M}, {M}) covariance matrix, got shape {arr.shape}"
+        )
+    scale = np.max(np.abs(arr)) if arr.size else 0.0
+    if np.max(np.abs(arr - arr.T), initial=0.0) > 1e-8 * scale:
+        raise ValueError(f"{name} must be symmetric")
+    try:
+        np.linalg.cholesky(arr)
+    except np.linalg.LinAlgError:
+        raise ValueError(f"{name} must be positive definite") from None
+    return arr
 
 
 def check_positive(value, name):

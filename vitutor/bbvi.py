@@ -25,7 +25,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import check_data, check_int, check_positive, check_seed
+from ._validate import (
+    MAX_ELEMENTS,
+    check_data,
+    check_elements,
+    check_int,
+    check_positive,
+    check_seed,
+)
 
 __all__ = [
     "gaussian_entropy",
@@ -62,9 +69,45 @@ def _check_callable(f, name):
 
 
 def gaussian_entropy(L):
-    """``H[N(m, L L^T)] = sum_i log L_ii + M/2 (1 + log 2 pi)``."""
-    d = np.diag(np.asarray(L, dtype=float))
+    """``H[N(m, L L^T)] = sum_i log L_ii + M/2 (1 + log 2 pi)``.
+
+    ``L`` is a lower-triangular ``(M, M)`` Cholesky factor with a positive diagonal.
+    """
+    L = np.asarray(L, dtype=float)
+    if L.ndim != 2 or L.shape[0] != L.shape[1] or L.shape[0] < 1:
+        raise ValueError(f"L must be a square matrix, got shape {L.shape}")
+    _, L = _check_q(np.zeros(L.shape[0]), L)
+    return _entropy(L)
+
+
+def _entropy(L):
+    d = np.diag(L)
     return float(np.sum(np.log(d)) + 0.5 * d.size * (1.0 + _LOG_2PI))
+
+
+def _check_n_samples(n_samples, M, minimum, max_elements):
+    n_samples = check_int(n_samples, "n_samples", minimum)
+    # the draws, eps and the model's gradients: three (n_samples, M) arrays
+    check_elements(
+        3 * n_samples * M, f"n_samples = {n_samples} draws", max_elements
+    )
+    return n_samples
+
+
+def _evaluate(f, W, name, shape):
+    """``f(W)`` as a float array of the stated shape, finite (else an error naming ``f``)."""
+    out = np.asarray(f(W), dtype=float)
+    if out.shape != shape:
+        raise ValueError(
+            f"{name} must return an array of shape {shape} for draws of shape {W.shape}, "
+            f"got {out.shape}"
+        )
+    if not np.all(np.isfinite(out)):
+        raise ValueError(
+            f"{name} returned NaN or inf at a draw from q (is q far outside the model's "
+            "support, or the step size too large?)"
+        )
+    return out
 
 
 def _draw(m, L, n_samples, rng):
@@ -83,7 +126,13 @@ def _reparam(G, eps, L, mean_field):
 
 
 def reparam_gradient(
-    grad_log_joint, m, L, n_samples, seed=None, mean_field=False
+    grad_log_joint,
+    m,
+    L,
+    n_samples,
+    seed=None,
+    mean_field=False,
+    max_elements=MAX_ELEMENTS,
 ):
     """Reparameterisation estimate of the ELBO gradient in ``(m, L)`` -- eq. :eq:`bc-reparam`.
 
@@ -100,7 +149,7 @@ def reparam_gradient(
     L : array of shape (M, M)
         Lower-triangular Cholesky factor of the covariance of ``q``.
     n_samples : int
-        Number of draws ``S >= 1``.
+        Number of draws ``S >= 1``; ``3 S M`` numbers are allocated, at most ``max_elements``.
     seed : None, int or numpy.random.Generator
 
     Returns
@@ -110,11 +159,10 @@ def reparam_gradient(
     """
     _check_callable(grad_log_joint, "grad_log_joint")
     m, L = _check_q(m, L, mean_field)
-    n_samples = check_int(n_samples, "n_samples", 1)
+    n_samples = _check_n_samples(n_samples, m.size, 1, max_elements)
     eps, W = _draw(m, L, n_samples, check_seed(seed))
-    return _reparam(
-        np.asarray(grad_log_joint(W), dtype=float), eps, L, mean_field
-    )
+    G = _evaluate(grad_log_joint, W, "grad_log_joint", W.shape)
+    return _reparam(G, eps, L, mean_field)
 
 
 def score_gradient(
@@ -125,6 +173,7 @@ def score_gradient(
     seed=None,
     control_variate=False,
     mean_field=False,
+    max_elements=MAX_ELEMENTS,
 ):
     """Score-function estimate of the ELBO gradient in ``(m, L)`` -- eq. :eq:`bc-score`.
 
@@ -133,7 +182,8 @@ def score_gradient(
     With ``control_variate=True`` each draw's weight has the mean of the *other* draws' weights
     subtracted (a leave-one-out baseline, eq. :eq:`bc-control-variate`), which keeps the estimate
     unbiased because ``E_q[grad log q] = 0`` and the baseline is independent of the draw;
-    it needs ``n_samples >= 2``.
+    it needs ``n_samples >= 2``.  ``3 n_samples M`` numbers are allocated, at most
+    ``max_elements``.
 
     Returns
     -------
@@ -142,14 +192,16 @@ def score_gradient(
     """
     _check_callable(log_joint, "log_joint")
     m, L = _check_q(m, L, mean_field)
-    n_samples = check_int(n_samples, "n_samples", 2 if control_variate else 1)
+    n_samples = _check_n_samples(
+        n_samples, m.size, 2 if control_variate else 1, max_elements
+    )
     eps, W = _draw(m, L, n_samples, check_seed(seed))
     log_q = (
         -0.5 * m.size * _LOG_2PI
         - np.sum(np.log(np.diag(L)))
         - 0.5 * np.sum(eps**2, axis=1)
     )
-    f = np.asarray(log_joint(W), dtype=float) - log_q
+    f = _evaluate(log_joint, W, "log_joint", (n_samples,)) - log_q
     if control_variate:
         f = f - (f.sum() - f) / (n_samples - 1)
     U = np.linalg.solve(L.T, eps.T).T  # rows L^-T eps_s
@@ -189,6 +241,7 @@ def fit(
     mean_field=False,
     seed=None,
     average_last=0.5,
+    max_elements=MAX_ELEMENTS,
 ):
     """Maximise the ELBO over Gaussian ``q`` with the reparameterisation gradient :eq:`bc-reparam`
     and Adam.
@@ -197,7 +250,8 @@ def fit(
     below the diagonal; the gradient in ``log L_ii`` is ``L_ii grad_{L_ii}``. Adam (beta1 = 0.9,
     beta2 = 0.999) takes steps of size ``step_size``; the returned ``q`` averages the parameters
     over the last ``average_last`` fraction of the steps (Polyak--Ruppert averaging), which removes
-    most of the noise a constant step leaves.
+    most of the noise a constant step leaves.  The trace holds one number per step and each
+    step ``3 n_samples M``: ``n_steps`` and ``n_samples`` are capped by ``max_elements``.
 
     Returns
     -------
@@ -209,7 +263,8 @@ def fit(
     _check_callable(grad_log_joint, "grad_log_joint")
     m, L = _check_q(m0, L0, mean_field)
     n_steps = check_int(n_steps, "n_steps", 1)
-    n_samples = check_int(n_samples, "n_samples", 1)
+    check_elements(n_steps, f"n_steps = {n_steps}", max_elements)
+    n_samples = _check_n_samples(n_samples, m.size, 1, max_elements)
     step_size = check_positive(step_size, "step_size")
     average_last = check_positive(average_last, "average_last")
     if average_last > 1:
@@ -233,8 +288,10 @@ def fit(
     for k in range(n_steps):
         mk, Lk = unpack(theta)
         eps, W = _draw(mk, Lk, n_samples, rng)
-        G = np.asarray(grad_log_joint(W), dtype=float)
-        trace[k] = np.mean(log_joint(W)) + gaussian_entropy(Lk)
+        G = _evaluate(grad_log_joint, W, "grad_log_joint", W.shape)
+        trace[k] = np.mean(
+            _evaluate(log_joint, W, "log_joint", (n_samples,))
+        ) + _entropy(Lk)
         grad_m, grad_L = _reparam(G, eps, Lk, mean_field)
         grad = np.concatenate(
             [

@@ -33,7 +33,13 @@ import numpy as np
 from scipy import stats
 from scipy.special import betaln, digamma, gammaln, logsumexp, softmax
 
-from ._validate import as_float_array, check_int, check_seed
+from ._validate import (
+    MAX_ELEMENTS,
+    as_float_array,
+    check_elements,
+    check_int,
+    check_seed,
+)
 
 __all__ = [
     "ExponentialFamily",
@@ -111,10 +117,19 @@ class ExponentialFamily:
     def _expected_log_base_measure(self):
         return np.zeros(self.batch_shape)
 
+    def _check_z(self, z):
+        """``z`` as a finite float array in the support (each family narrows the support)."""
+        return _finite_array(z, "z")
+
     def logpdf(self, z):
         """``log h(z) + eta . T(z) - A(eta)`` -- eq. :eq:`ef-form`; ``z`` broadcasts against the
         batch.
+
+        ``z`` must lie in the support of the family (finite; ``> 0`` for a Gamma, in ``(0, 1)``
+        for a Beta, on the open simplex for a Dirichlet, ...); a point outside it raises a
+        ValueError naming ``z`` rather than returning NaN.
         """
+        z = self._check_z(z)
         Tz = self.T(z)
         return (
             self.log_base_measure(z)
@@ -162,12 +177,23 @@ class ExponentialFamily:
         return gap - np.sum((other.eta - self.eta) * self.mean_T(), axis=-1)
 
 
-def _check_size(size):
+def _check_size(size, dist=None, event=1, max_elements=MAX_ELEMENTS):
+    """``size`` as a tuple of non-negative ints; with ``dist``, the draws it asks for
+    (``size + batch_shape``, ``event`` numbers each) must stay within ``max_elements``."""
     if size is None:
-        return ()
-    if isinstance(size, (int, np.integer)):
-        return (check_int(size, "size", 0),)
-    return tuple(check_int(s, "size", 0) for s in size)
+        size = ()
+    elif isinstance(size, (int, np.integer)):
+        size = (check_int(size, "size", 0),)
+    else:
+        size = tuple(check_int(s, "size", 0) for s in size)
+    if dist is not None:
+        total = int(np.prod(size + dist.batch_shape, dtype=float)) * event
+        check_elements(
+            total,
+            f"size = {size} draws of a batch of shape {dist.batch_shape}",
+            max_elements,
+        )
+    return size
 
 
 @dataclass(frozen=True)
@@ -231,11 +257,12 @@ class Gaussian(ExponentialFamily):
         """The frozen ``scipy.stats.norm`` with the same mean and standard deviation."""
         return stats.norm(self.mean, np.sqrt(self.var))
 
-    def sample(self, size=None, seed=None):
-        """Draws of shape ``size + batch_shape``."""
+    def sample(self, size=None, seed=None, max_elements=MAX_ELEMENTS):
+        """Draws of shape ``size + batch_shape`` (at most ``max_elements`` numbers)."""
+        size = _check_size(size, self, 1, max_elements)
         rng = check_seed(seed)
         return self.to_scipy().rvs(
-            size=_check_size(size) + self.batch_shape, random_state=rng
+            size=size + self.batch_shape, random_state=rng
         )
 
 
@@ -283,6 +310,12 @@ class Gamma(ExponentialFamily):
         z = np.asarray(z, dtype=float)
         return np.stack([np.log(z), z], axis=-1)
 
+    def _check_z(self, z):
+        z = _finite_array(z, "z")
+        if np.any(z <= 0):
+            raise ValueError("z must be > 0 (the support of a Gamma)")
+        return z
+
     def log_base_measure(self, z):
         """``log h(z) = 0``."""
         return np.zeros(np.shape(z))
@@ -301,11 +334,12 @@ class Gamma(ExponentialFamily):
         """``scipy.stats.gamma(a, scale=1/b)``."""
         return stats.gamma(self.shape, scale=1.0 / self.rate)
 
-    def sample(self, size=None, seed=None):
-        """Draws of shape ``size + batch_shape``."""
+    def sample(self, size=None, seed=None, max_elements=MAX_ELEMENTS):
+        """Draws of shape ``size + batch_shape`` (at most ``max_elements`` numbers)."""
+        size = _check_size(size, self, 1, max_elements)
         rng = check_seed(seed)
         return self.to_scipy().rvs(
-            size=_check_size(size) + self.batch_shape, random_state=rng
+            size=size + self.batch_shape, random_state=rng
         )
 
 
@@ -349,6 +383,12 @@ class Beta(ExponentialFamily):
         z = np.asarray(z, dtype=float)
         return np.stack([np.log(z), np.log1p(-z)], axis=-1)
 
+    def _check_z(self, z):
+        z = _finite_array(z, "z")
+        if np.any(z <= 0) or np.any(z >= 1):
+            raise ValueError("z must lie in (0, 1) (the support of a Beta)")
+        return z
+
     def log_base_measure(self, z):
         """``log h(z) = 0``."""
         return np.zeros(np.shape(z))
@@ -368,11 +408,12 @@ class Beta(ExponentialFamily):
         """``scipy.stats.beta(a, b)``."""
         return stats.beta(self.a, self.b)
 
-    def sample(self, size=None, seed=None):
-        """Draws of shape ``size + batch_shape``."""
+    def sample(self, size=None, seed=None, max_elements=MAX_ELEMENTS):
+        """Draws of shape ``size + batch_shape`` (at most ``max_elements`` numbers)."""
+        size = _check_size(size, self, 1, max_elements)
         rng = check_seed(seed)
         return self.to_scipy().rvs(
-            size=_check_size(size) + self.batch_shape, random_state=rng
+            size=size + self.batch_shape, random_state=rng
         )
 
 
@@ -406,6 +447,19 @@ class Dirichlet(ExponentialFamily):
         """``log z`` (``z`` on the simplex, last axis)."""
         return np.log(np.asarray(z, dtype=float))
 
+    def _check_z(self, z):
+        z = _finite_array(z, "z")
+        K = self.eta.shape[-1]
+        if z.ndim < 1 or z.shape[-1] != K:
+            raise ValueError(
+                f"z must have a last axis of {K} proportions, got shape {z.shape}"
+            )
+        if np.any(z <= 0) or np.any(np.abs(z.sum(axis=-1) - 1.0) > 1e-8):
+            raise ValueError(
+                "z must lie on the open simplex (entries > 0 summing to one)"
+            )
+        return z
+
     def log_base_measure(self, z):
         """``log h(z) = 0``."""
         return np.zeros(np.shape(z)[:-1])
@@ -422,10 +476,10 @@ class Dirichlet(ExponentialFamily):
         alpha = self.concentration
         return digamma(alpha) - digamma(np.sum(alpha, axis=-1, keepdims=True))
 
-    def sample(self, size=None, seed=None):
+    def sample(self, size=None, seed=None, max_elements=MAX_ELEMENTS):
         """Draws of shape ``size + batch_shape + (K,)``, from ``scipy.stats.dirichlet``."""
+        size = _check_size(size, self, self.eta.shape[-1], max_elements)
         rng = check_seed(seed)
-        size = _check_size(size)
         alpha = self.concentration.reshape(-1, self.eta.shape[-1])
         draws = [
             stats.dirichlet(a).rvs(
@@ -475,6 +529,9 @@ class Categorical(ExponentialFamily):
             raise ValueError(f"z must take values in 0..{K - 1}")
         return (z[..., None] == np.arange(K)).astype(float)
 
+    def _check_z(self, z):
+        return z  # T(z) checks that z holds integer categories
+
     def log_base_measure(self, z):
         """``log h(z) = 0``."""
         return np.zeros(np.shape(z))
@@ -487,10 +544,14 @@ class Categorical(ExponentialFamily):
         """``grad A = softmax(eta) = p``."""
         return self.probs
 
-    def sample(self, size=None, seed=None):
-        """Draws of shape ``size + batch_shape``, by inverse-CDF sampling of ``p``."""
+    def sample(self, size=None, seed=None, max_elements=MAX_ELEMENTS):
+        """Draws of shape ``size + batch_shape``, by inverse-CDF sampling of ``p``.
+
+        The comparison with the CDF holds ``K`` numbers per draw, so ``size + batch_shape``
+        times ``K`` is what ``max_elements`` caps.
+        """
+        size = _check_size(size, self, self.eta.shape[-1], max_elements)
         rng = check_seed(seed)
-        size = _check_size(size)
         cdf = np.cumsum(self.probs, axis=-1)
         u = rng.random(size + self.batch_shape)[..., None] * cdf[..., -1:]
         return np.minimum((cdf <= u).sum(axis=-1), self.eta.shape[-1] - 1)
@@ -559,6 +620,16 @@ class NormalGamma(ExponentialFamily):
         mu, tau = z[..., 0], z[..., 1]
         return np.stack([tau * mu, tau * mu**2, tau, np.log(tau)], axis=-1)
 
+    def _check_z(self, z):
+        z = _finite_array(z, "z")
+        if z.ndim < 1 or z.shape[-1] != 2:
+            raise ValueError(
+                f"z must have a last axis (mu, tau) of length 2, got shape {z.shape}"
+            )
+        if np.any(z[..., 1] <= 0):
+            raise ValueError("z[..., 1] = tau must be > 0")
+        return z
+
     def log_base_measure(self, z):
         """``log h(z) = 0``."""
         return np.zeros(np.shape(z)[:-1])
@@ -582,11 +653,11 @@ class NormalGamma(ExponentialFamily):
             axis=-1,
         )
 
-    def sample(self, size=None, seed=None):
+    def sample(self, size=None, seed=None, max_elements=MAX_ELEMENTS):
         """Draws ``(mu, tau)`` of shape ``size + batch_shape + (2,)``."""
+        shape = _check_size(size, self, 2, max_elements) + self.batch_shape
         rng = check_seed(seed)
         m, kappa, a, b = self.params
-        shape = _check_size(size) + self.batch_shape
         tau = stats.gamma(a, scale=1.0 / b).rvs(size=shape, random_state=rng)
         mu = stats.norm(m, 1.0 / np.sqrt(kappa * tau)).rvs(
             size=shape, random_state=rng

@@ -31,7 +31,9 @@ import scipy.sparse as sp
 from scipy.special import digamma
 
 from ._validate import (
+    MAX_ELEMENTS,
     as_float_array,
+    check_elements,
     check_int,
     check_nonnegative,
     check_positive,
@@ -189,7 +191,9 @@ class Corpus:
     theta: np.ndarray
 
 
-def simulate_corpus(D, V, K, alpha, eta, doc_length, seed=None):
+def simulate_corpus(
+    D, V, K, alpha, eta, doc_length, seed=None, max_elements=MAX_ELEMENTS
+):
     """Draw a corpus from LDA's generative process -- eq. :eq:`lda-model`.
 
     Every document has ``doc_length`` tokens.  Tokens are drawn topic by topic (the topic counts of
@@ -205,6 +209,10 @@ def simulate_corpus(D, V, K, alpha, eta, doc_length, seed=None):
     doc_length : int
         Tokens per document, ``>= 1``.
     seed : int, numpy.random.Generator or None
+    max_elements : int
+        Largest ``K V + D K + 3 D doc_length`` (the topics, the proportions and the token
+        arrays) to allocate; above it a ValueError naming ``D``, ``V``, ``K`` and ``doc_length``
+        is raised before anything is drawn.
 
     Returns
     -------
@@ -213,6 +221,11 @@ def simulate_corpus(D, V, K, alpha, eta, doc_length, seed=None):
     D, V, K = check_int(D, "D", 1), check_int(V, "V", 1), check_int(K, "K", 1)
     alpha, eta = check_positive(alpha, "alpha"), check_positive(eta, "eta")
     doc_length = check_int(doc_length, "doc_length", 1)
+    check_elements(
+        K * V + D * K + 3 * D * doc_length,
+        f"simulate_corpus(D={D}, V={V}, K={K}, doc_length={doc_length})",
+        max_elements,
+    )
     rng = check_seed(seed)
     beta = rng.dirichlet(np.full(V, eta), size=K)
     theta = rng.dirichlet(np.full(K, alpha), size=D)
@@ -239,8 +252,30 @@ def expected_log(conc):
     """``E[log theta_k] = psi(conc_k) - psi(sum_k conc_k)`` along the last axis -- eq.
     :eq:`lda-elog`.
 
-    The Dirichlet's ``grad A`` (:meth:`vitutor.expfam.Dirichlet.mean_T`), without its validation.
+    The Dirichlet's ``grad A`` (:meth:`vitutor.expfam.Dirichlet.mean_T`) for the rows of ``gamma``
+    (``D x K``) or ``lam`` (``K x V``) at once.
+
+    Parameters
+    ----------
+    conc : array_like, shape (..., K)
+        Dirichlet parameters, finite and ``> 0``, with at least one axis.
+
+    Returns
+    -------
+    numpy.ndarray, shaped like ``conc``
     """
+    arr = as_float_array(conc, "conc")
+    if arr.ndim < 1 or arr.shape[-1] < 1:
+        raise ValueError(
+            f"conc must have a last axis of Dirichlet parameters, got shape {arr.shape}"
+        )
+    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise ValueError("conc must be finite and > 0 (Dirichlet parameters)")
+    return _expected_log(arr)
+
+
+def _expected_log(conc):
+    # E[log theta_k] = psi(conc_k) - psi(sum_j conc_j), eq. (lda-elog); inputs already checked
     return digamma(conc) - digamma(conc.sum(axis=-1, keepdims=True))
 
 
@@ -271,7 +306,7 @@ def _e_step_block(
         cols
     ]  # (nnz, K): exp E[log beta_{k, w}] at each nonzero (d, w)
     g = gamma_docs.copy()
-    et = np.exp(expected_log(g))  # exp E[log theta_dk]
+    et = np.exp(_expected_log(g))  # exp E[log theta_dk]
     norm = (
         np.einsum("ik,ik->i", np.repeat(et, lens, axis=0), eb) + _TINY
     )  # norm_dw, eq. (lda-phi)
@@ -287,7 +322,7 @@ def _e_step_block(
         g_new = alpha + et * (
             weights @ eb
         )  # gamma_dk = alpha + sum_w n_dw phi_dwk, eq. (lda-implicit-gamma)
-        et = np.exp(expected_log(g_new))
+        et = np.exp(_expected_log(g_new))
         norm = np.einsum("ik,ik->i", np.repeat(et, lens, axis=0), eb) + _TINY
         done = np.mean(np.abs(g_new - g), axis=1) < tol
         if it == max_iter:
@@ -382,7 +417,7 @@ def _e_step_compiled(
     """
     indptr, indices, data = X.indptr, X.indices, X.data
     g = gamma_docs.copy()
-    et = np.exp(expected_log(g))
+    et = np.exp(_expected_log(g))
     out_gamma = np.empty_like(g)
     out_iter = np.empty(len(docs), dtype=np.int64)
     active = np.arange(len(docs))
@@ -398,7 +433,7 @@ def _e_step_compiled(
             alpha,
             g_new,
         )
-        et = np.exp(expected_log(g_new))
+        et = np.exp(_expected_log(g_new))
         done = np.mean(np.abs(g_new - g), axis=1) < tol
         if it == max_iter:
             done[:] = True
@@ -426,7 +461,7 @@ def _e_step_compiled(
 
 def _e_step(X, lam, alpha, gamma0, tol, max_iter, sstats=True, compiled=True):
     D, V = X.shape
-    exp_elog_beta = np.exp(expected_log(lam))
+    exp_elog_beta = np.exp(_expected_log(lam))
     exp_elog_beta_T = np.ascontiguousarray(exp_elog_beta.T)
     gamma = np.array(gamma0, dtype=np.float64, copy=True)
     n_iter = np.zeros(D, dtype=np.int64)
@@ -541,7 +576,7 @@ def _log_norm(X, elog_theta, elog_beta):
 
 def _elbo(X, gamma, lam, alpha, eta):
     K, V = lam.shape
-    elog_theta, elog_beta = expected_log(gamma), expected_log(lam)
+    elog_theta, elog_beta = _expected_log(gamma), _expected_log(lam)
     words = _log_norm(
         X, elog_theta, elog_beta
     )  # E[log p(w, z | theta, beta)] - E[log q(z)] at optimal phi
@@ -650,12 +685,18 @@ class BatchResult:
     eta: float
 
 
-def _init(X, K, alpha, eta, seed, lam0):
+def _init(X, K, alpha, eta, seed, lam0, max_elements):
     X = check_counts(X)
     K = check_int(K, "K", 1)
     alpha, eta = check_positive(alpha, "alpha"), check_positive(eta, "eta")
     rng = seed if isinstance(seed, np.random.RandomState) else check_seed(seed)
     D, V = X.shape
+    # lam (K x V), gamma (D x K) and the E-step's transposed topic tables (2 V x K)
+    check_elements(
+        3 * K * V + D * K,
+        f"K = {K} topics over D = {D} documents and V = {V} word types",
+        max_elements,
+    )
     if lam0 is None:
         lam = rng.gamma(
             100.0, 0.01, size=(K, V)
@@ -682,6 +723,7 @@ def batch_vb(
     e_step_tol=1e-3,
     e_step_max_iter=100,
     warm_start=False,
+    max_elements=MAX_ELEMENTS,
 ):
     """Batch variational Bayes for LDA (variational EM over ``lam``) -- algorithm
     :prf:ref:`lda-batch`.
@@ -715,12 +757,17 @@ def batch_vb(
         runs ``max_iter`` iterations.
     e_step_tol, e_step_max_iter
         The inner stopping rule of :func:`e_step`.
+    max_elements : int
+        Largest ``3 K V + D K`` (``lam``, ``gamma`` and the E-step's topic tables) to allocate;
+        above it a ValueError naming ``K`` is raised.
 
     Returns
     -------
     BatchResult
     """
-    X, K, alpha, eta, rng, lam, gamma = _init(X, K, alpha, eta, seed, lam0)
+    X, K, alpha, eta, rng, lam, gamma = _init(
+        X, K, alpha, eta, seed, lam0, max_elements
+    )
     max_iter = check_int(max_iter, "max_iter", 1)
     tol = None if tol is None else check_nonnegative(tol, "tol")
     e_tol, e_max = _check_e_step_options(e_step_tol, e_step_max_iter)
@@ -792,6 +839,7 @@ def online_vb(
     e_step_max_iter=100,
     eval_every=None,
     warm_start=False,
+    max_elements=MAX_ELEMENTS,
 ):
     """Online variational Bayes for LDA (Hoffman et al. 2010): chapter 6's SVI -- algorithm
     :prf:ref:`lda-online`.
@@ -803,8 +851,9 @@ def online_vb(
 
     Parameters
     ----------
-    X, K, alpha, eta, seed, lam0, e_step_tol, e_step_max_iter, warm_start
-        As in :func:`batch_vb` (the minibatches are drawn with the same generator).
+    X, K, alpha, eta, seed, lam0, e_step_tol, e_step_max_iter, warm_start, max_elements
+        As in :func:`batch_vb` (the minibatches are drawn with the same generator); ``n_steps``
+        is capped by ``max_elements`` too (the schedule ``rho`` holds one number per step).
     batch_size : int
         Documents per minibatch, in ``1..D``.
     n_steps : int
@@ -821,9 +870,11 @@ def online_vb(
     -------
     OnlineResult
     """
-    X, K, alpha, eta, rng, lam, gamma = _init(X, K, alpha, eta, seed, lam0)
+    X, K, alpha, eta, rng, lam, gamma = _init(
+        X, K, alpha, eta, seed, lam0, max_elements
+    )
     n_steps = check_int(n_steps, "n_steps", 1)
-    rho = step_sizes(n_steps, kappa, tau0)
+    rho = step_sizes(n_steps, kappa, tau0, max_elements=max_elements)
     kappa, tau0 = float(kappa), float(tau0)
     D = X.shape[0]
     batch_rng = (

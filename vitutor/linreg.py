@@ -24,8 +24,12 @@ from scipy import integrate, optimize
 from scipy.special import digamma, gammaln
 
 from ._validate import (
+    MAX_ELEMENTS,
+    check_covariance,
     check_data,
     check_design,
+    check_elements,
+    check_finite_array,
     check_int,
     check_positive,
     check_targets,
@@ -85,22 +89,44 @@ class LinRegResult:
         return self.a_N / self.b_N
 
 
-def _check(Phi, t, prior):
-    Phi = check_design(Phi, "Phi")
-    t = check_targets(t, Phi.shape[0], "t")
+def _check_prior(prior):
     if not isinstance(prior, LinRegPrior):
         raise TypeError(
             f"prior must be a LinRegPrior, got {type(prior).__name__}"
         )
+    return prior
+
+
+def _check(Phi, t, prior):
+    Phi = check_design(Phi, "Phi")
+    t = check_targets(t, Phi.shape[0], "t")
+    _check_prior(prior)
     return Phi, t
 
 
-def polynomial_design(x, degree):
+def _check_q_w(m_N, S_N, M=None):
+    """``q(w) = N(m_N, S_N)``: a finite mean (of length ``M``) and a covariance matrix."""
+    m_N = check_data(m_N, "m_N")
+    if M is not None and m_N.size != M:
+        raise ValueError(
+            f"m_N must have {M} entries (one per column of Phi), got {m_N.size}"
+        )
+    return m_N, check_covariance(S_N, m_N.size, "S_N")
+
+
+def polynomial_design(x, degree, max_elements=MAX_ELEMENTS):
     """Design matrix ``Phi[n, j] = x_n ** j`` for ``j = 0..degree`` (Bishop's polynomial curve
     fitting).
+
+    ``N (degree + 1)`` must be at most ``max_elements``, else a ValueError naming ``degree``.
     """
     x = check_data(x, "x")
     degree = check_int(degree, "degree", 0)
+    check_elements(
+        x.size * (degree + 1),
+        f"degree = {degree} for {x.size} points",
+        max_elements,
+    )
     return x[:, None] ** np.arange(degree + 1)
 
 
@@ -145,12 +171,8 @@ def update_q_alpha(prior, m_N, S_N):
     -------
     a_N, b_N : float
     """
-    m_N = check_data(m_N, "m_N")
-    S_N = np.asarray(S_N, dtype=float)
-    if S_N.shape != (m_N.size, m_N.size):
-        raise ValueError(
-            f"S_N must have shape {(m_N.size, m_N.size)}, got {S_N.shape}"
-        )
+    prior = _check_prior(prior)
+    m_N, S_N = _check_q_w(m_N, S_N)
     return _update_q_alpha(prior.a0, prior.b0, m_N, S_N)
 
 
@@ -165,12 +187,13 @@ def elbo(Phi, t, prior, m_N, S_N, a_N, b_N):
     with ``E[log alpha] = psi(a_N) - log b_N`` and ``E[alpha] = a_N / b_N``.
     """
     Phi, t = _check(Phi, t, prior)
+    m_N, S_N = _check_q_w(m_N, S_N, Phi.shape[1])
     return _elbo(
         Phi,
         t,
         prior,
-        np.asarray(m_N, float),
-        np.asarray(S_N, float),
+        m_N,
+        S_N,
         check_positive(a_N, "a_N"),
         check_positive(b_N, "b_N"),
     )
@@ -279,8 +302,8 @@ def log_evidence_given_alpha(Phi, t, prior, alpha):
     ``alpha`` may be an array; the result has its shape.
     """
     Phi, t = _check(Phi, t, prior)
-    alpha = np.asarray(alpha, dtype=float)
-    if not np.all(np.isfinite(alpha) & (alpha > 0)):
+    alpha = check_finite_array(alpha, "alpha")
+    if np.any(alpha <= 0):
         raise ValueError("alpha must be finite and > 0")
     return _Spectrum(Phi, t).log_evidence_given_alpha(alpha, prior.beta)
 
@@ -323,7 +346,10 @@ def _mode_and_range(f):
     u_mode, f_max = (
         (res.x, -res.fun) if -res.fun > fu[top] else (u[top], fu[top])
     )
-    below = lambda v: f(v) - (f_max - 60.0)  # noqa: E731
+
+    def below(v):
+        return f(v) - (f_max - 60.0)
+
     left = np.flatnonzero((u < u_mode) & (fu < f_max - 60.0))
     right = np.flatnonzero((u > u_mode) & (fu < f_max - 60.0))
     lo = optimize.brentq(below, u[left[-1]], u_mode) if left.size else u[0]
@@ -362,7 +388,9 @@ def predictive(Phi_new, prior, m_N, S_N):
     -------
     mean, var : arrays of shape (N_new,)
     """
-    Phi_new = check_design(Phi_new, "Phi_new", n_cols=np.size(m_N))
+    prior = _check_prior(prior)
+    m_N, S_N = _check_q_w(m_N, S_N)
+    Phi_new = check_design(Phi_new, "Phi_new", n_cols=m_N.size)
     return Phi_new @ m_N, 1.0 / prior.beta + np.einsum(
         "nj,jk,nk->n", Phi_new, S_N, Phi_new
     )

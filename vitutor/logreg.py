@@ -30,11 +30,17 @@ from numpy.polynomial.hermite_e import hermegauss
 from scipy.special import expit, logsumexp
 
 from ._validate import (
+    MAX_ELEMENTS,
     check_binary_labels,
+    check_covariance,
     check_data,
     check_design,
+    check_elements,
+    check_finite_array,
     check_int,
+    check_nonnegative,
     check_positive,
+    check_real,
     check_seed,
 )
 
@@ -77,17 +83,17 @@ def _check_gaussian(m, S, M):
         raise ValueError(
             f"m must have {M} entries (one per column of X), got {m.size}"
         )
-    S = np.asarray(S, dtype=float)
-    if S.shape != (M, M) or not np.all(np.isfinite(S)):
-        raise ValueError(
-            f"S must be a finite ({M}, {M}) covariance matrix, got shape {S.shape}"
-        )
-    return m, S
+    return m, check_covariance(S, M, "S")
 
 
-def simulate(n, w, x_loc=0.0, x_scale=1.0, seed=None):
+def simulate(
+    n, w, x_loc=0.0, x_scale=1.0, seed=None, max_elements=MAX_ELEMENTS
+):
     """Draw ``n`` points: ``x ~ N(x_loc, x_scale^2)``, design ``X = [1, x]``, ``t ~
     Bernoulli(sigma(X w))``.
+
+    ``max_elements`` caps the ``4 n`` numbers drawn and returned; above it a ValueError naming
+    ``n`` is raised before anything is drawn.
 
     Returns
     -------
@@ -95,13 +101,16 @@ def simulate(n, w, x_loc=0.0, x_scale=1.0, seed=None):
     t : array of shape (n,), labels in {0, 1}
     """
     n = check_int(n, "n", 1)
+    check_elements(4 * n, f"n = {n} points", max_elements)
     w = check_data(w, "w")
     if w.size != 2:
         raise ValueError(
             f"w must hold an intercept and a slope, got {w.size} entries"
         )
+    x_loc = check_real(x_loc, "x_loc")
+    x_scale = check_positive(x_scale, "x_scale")
     rng = check_seed(seed)
-    x = rng.normal(x_loc, check_positive(x_scale, "x_scale"), size=n)
+    x = rng.normal(x_loc, x_scale, size=n)
     X = np.column_stack([np.ones(n), x])
     return X, (rng.random(n) < expit(X @ w)).astype(np.float64)
 
@@ -109,8 +118,10 @@ def simulate(n, w, x_loc=0.0, x_scale=1.0, seed=None):
 def jj_lambda(xi):
     """``lambda(xi) = (sigma(xi) - 1/2) / (2 xi) = tanh(xi / 2) / (4 xi)``, with ``lambda(0) = 1/8``
     -- eq. :eq:`bc-jj-bound`.
+
+    ``xi`` is any finite real array (``lambda`` is even in ``xi``).
     """
-    xi = np.abs(np.asarray(xi, dtype=float))
+    xi = np.abs(check_finite_array(xi, "xi"))
     small = xi < 1e-6
     safe = np.where(small, 1.0, xi)
     return np.where(
@@ -122,9 +133,9 @@ def log_sigmoid_bound(a, xi):
     """``log sigma(xi) + (a - xi) / 2 - lambda(xi) (a^2 - xi^2)``, a lower bound on ``log sigma(a)``
     -- eq. :eq:`bc-jj-bound`.
 
-    Equality holds at ``a = +-xi``.
+    Equality holds at ``a = +-xi``.  ``a`` and ``xi`` are finite real arrays that broadcast.
     """
-    a, xi = np.asarray(a, dtype=float), np.asarray(xi, dtype=float)
+    a, xi = check_finite_array(a, "a"), check_finite_array(xi, "xi")
     return (
         -np.logaddexp(0.0, -xi)
         + 0.5 * (a - xi)
@@ -271,8 +282,8 @@ def em(X, t, prior_var, xi0=None, max_iter=500, tol=1e-12):
 
 
 def _as_rows(W, M):
-    W = np.asarray(W, dtype=float)
-    if W.shape[-1] != M:
+    W = check_finite_array(W, "w")
+    if W.ndim < 1 or W.shape[-1] != M:
         raise ValueError(
             f"w must have {M} entries in its last axis, got shape {W.shape}"
         )
@@ -325,6 +336,7 @@ def laplace(X, t, prior_var, max_iter=100, tol=1e-12):
     """
     X, t, prior_var = _check(X, t, prior_var)
     max_iter = check_int(max_iter, "max_iter", 1)
+    tol = check_nonnegative(tol, "tol")
     M = X.shape[1]
     w = np.zeros(M)
     n_iter = 0
@@ -350,17 +362,23 @@ def laplace(X, t, prior_var, max_iter=100, tol=1e-12):
     return LaplaceResult(w, cov, log_ev, n_iter)
 
 
-def expected_log_lik(X, t, m, S, n_nodes=64):
+def expected_log_lik(X, t, m, S, n_nodes=64, max_elements=MAX_ELEMENTS):
     """``sum_n E_q[log p(t_n | w)]`` for ``q = N(m, S)`` by Gauss--Hermite quadrature -- eq.
     :eq:`bc-elbo-gauss`.
 
     Under ``q``, ``a_n = w^T x_n ~ N(x_n^T m, x_n^T S x_n)``, so each term is a one-dimensional
-    Gaussian expectation of ``t_n a_n - log(1 + e^{a_n})``, taken on ``n_nodes`` nodes.
+    Gaussian expectation of ``t_n a_n - log(1 + e^{a_n})``, taken on ``n_nodes`` nodes
+    (``N n_nodes`` at most ``max_elements``, else a ValueError naming ``n_nodes``).
     """
     X = check_design(X, "X")
     t = check_binary_labels(t, X.shape[0], "t")
     m, S = _check_gaussian(m, S, X.shape[1])
     n_nodes = check_int(n_nodes, "n_nodes", 1)
+    check_elements(
+        X.shape[0] * n_nodes,
+        f"n_nodes = {n_nodes} for N = {X.shape[0]} observations",
+        max_elements,
+    )
     nodes, weights = hermegauss(n_nodes)
     weights = weights / np.sqrt(2 * np.pi)
     mean_a = X @ m
@@ -374,11 +392,11 @@ def _entropy(S):
 
 
 def gaussian_entropy(S):
-    """``H[N(m, S)] = 1/2 log |S| + M/2 (1 + log 2 pi)``."""
-    S = np.asarray(S, dtype=float)
-    if S.ndim != 2 or S.shape[0] != S.shape[1]:
+    """``H[N(m, S)] = 1/2 log |S| + M/2 (1 + log 2 pi)`` for a covariance matrix ``S``."""
+    S = check_finite_array(S, "S")
+    if S.ndim != 2 or S.shape[0] != S.shape[1] or S.shape[0] < 1:
         raise ValueError(f"S must be a square matrix, got shape {S.shape}")
-    return float(_entropy(S))
+    return float(_entropy(check_covariance(S, S.shape[0], "S")))
 
 
 def elbo(X, t, prior_var, m, S, n_nodes=64):
@@ -421,10 +439,11 @@ class GridPosterior:
         return (self.w1[1] - self.w1[0]) * (self.w2[1] - self.w2[0])
 
     def kl_from_gaussian(self, m, S):
-        """``KL(N(m, S) || p(w | t))`` by the same quadrature."""
+        """``KL(N(m, S) || p(w | t))`` by the same quadrature (``m`` of length 2, ``S`` a 2 x 2
+        covariance)."""
+        m, S = _check_gaussian(m, S, 2)
         W = np.stack(np.meshgrid(self.w1, self.w2, indexing="ij"), axis=-1)
-        D = W - np.asarray(m, float)
-        S = np.asarray(S, float)
+        D = W - m
         log_q = (
             -0.5 * np.einsum("...j,jk,...k->...", D, np.linalg.inv(S), D)
             - _LOG_2PI
@@ -435,13 +454,17 @@ class GridPosterior:
         )
 
 
-def grid_posterior(X, t, prior_var, n_grid=351, width=11.0):
+def grid_posterior(
+    X, t, prior_var, n_grid=351, width=11.0, max_elements=MAX_ELEMENTS
+):
     """Exact posterior moments and ``log p(t)`` for ``M = 2`` by quadrature on a grid -- eq.
     :eq:`bc-grid`.
 
     The grid spans ``width`` Laplace standard deviations either side of the mode in each
     coordinate, with ``n_grid`` points per axis; the integrals are Riemann sums, which converge
     faster than any power of the spacing for a smooth density that is negligible at the edges.
+    The log joint is evaluated on all ``n_grid^2`` points at once, an ``n_grid^2 N`` array: above
+    ``max_elements`` a ValueError naming ``n_grid`` is raised.
     """
     X, t, prior_var = _check(X, t, prior_var)
     if X.shape[1] != 2:
@@ -449,6 +472,11 @@ def grid_posterior(X, t, prior_var, n_grid=351, width=11.0):
             f"grid_posterior needs X with 2 columns, got {X.shape[1]}"
         )
     n_grid = check_int(n_grid, "n_grid", 3)
+    check_elements(
+        n_grid**2 * (X.shape[0] + 2),
+        f"n_grid = {n_grid} for N = {X.shape[0]} observations",
+        max_elements,
+    )
     width = check_positive(width, "width")
     lap = laplace(X, t, prior_var)
     sd = np.sqrt(np.diag(lap.cov))

@@ -23,7 +23,13 @@ import dask.array as da
 import numpy as np
 from distributed import Client
 
-from ._validate import check_int, check_nonnegative, check_positive
+from ._validate import (
+    MAX_ELEMENTS,
+    check_elements,
+    check_int,
+    check_nonnegative,
+    check_positive,
+)
 from .expfam import ExponentialFamily
 from .svi import (
     ConjugateModel,
@@ -83,11 +89,38 @@ def _check_array(x):
     return x
 
 
+#: Default cap on the number of chunks :func:`from_npy` and :func:`simulate_mixture` cut the data
+#: into: each chunk is a task in every iteration's graph (about a millisecond of scheduler time and
+#: a kilobyte of its memory apiece), so a tiny ``chunk_size`` on large data would stall the
+#: scheduler long before any arithmetic.  Above it a ValueError names ``chunk_size``.
+MAX_CHUNKS = 100_000
+
+
+def _check_chunks(n, chunk_size, max_chunks):
+    chunk_size = check_int(chunk_size, "chunk_size", 1)
+    max_chunks = check_int(max_chunks, "max_chunks", 1)
+    n_chunks = -(-n // chunk_size)
+    if n_chunks > max_chunks:
+        raise ValueError(
+            f"chunk_size = {chunk_size} cuts {n} rows into {n_chunks} chunks, more than "
+            f"max_chunks = {max_chunks}: use larger chunks (10**6 to 10**7 points is typical)"
+        )
+    return chunk_size
+
+
+def _check_callback(callback):
+    if callback is not None and not callable(callback):
+        raise TypeError(
+            f"callback must be callable or None, got {type(callback).__name__}"
+        )
+    return callback
+
+
 def _offsets(x):
     return np.concatenate([[0], np.cumsum(x.chunks[0])])
 
 
-def from_npy(path, chunk_size):
+def from_npy(path, chunk_size, max_chunks=MAX_CHUNKS):
     """A lazy ``dask.array`` over a ``.npy`` file, each chunk read by the task that needs it.
 
     The file is opened with ``numpy.load(..., mmap_mode="r")`` inside each task, so nothing is read
@@ -100,6 +133,9 @@ def from_npy(path, chunk_size):
         A ``.npy`` file whose first axis indexes data points.
     chunk_size : int
         Rows per chunk.
+    max_chunks : int
+        Largest number of chunks (:data:`MAX_CHUNKS` by default); above it a ValueError naming
+        ``chunk_size`` is raised.
 
     Returns
     -------
@@ -110,6 +146,12 @@ def from_npy(path, chunk_size):
     header = np.load(path, mmap_mode="r")
     n, shape, dtype = header.shape[0], header.shape[1:], header.dtype
     del header
+    if n < 1 or not np.issubdtype(dtype, np.number):
+        raise ValueError(
+            f"path must hold a non-empty numeric array, got shape {(n,) + shape} of dtype "
+            f"{dtype}"
+        )
+    chunk_size = _check_chunks(n, chunk_size, max_chunks)
     starts = range(0, n, chunk_size)
     parts = [
         da.from_delayed(
@@ -126,7 +168,15 @@ def _read_rows(path, start, stop):
     return np.array(np.load(path, mmap_mode="r")[start:stop])
 
 
-def simulate_mixture(n, K, prior_var, chunk_size, seed=0):
+def simulate_mixture(
+    n,
+    K,
+    prior_var,
+    chunk_size,
+    seed=0,
+    max_chunks=MAX_CHUNKS,
+    max_elements=MAX_ELEMENTS,
+):
     """Chapter 4's mixture, generated lazily chunk by chunk from a seed -- eq. :eq:`gmm-model`.
 
     The ``K`` means are drawn on the client with ``numpy.random.default_rng(seed)``; the assignments
@@ -144,6 +194,12 @@ def simulate_mixture(n, K, prior_var, chunk_size, seed=0):
         Points per chunk.
     seed : int
         Source of all randomness.
+    max_chunks : int
+        Largest number of chunks ``ceil(n / chunk_size)``; above it a ValueError naming
+        ``chunk_size`` is raised.
+    max_elements : int
+        Largest ``K`` (the means, drawn on the client) and ``3 chunk_size`` (what one task
+        holds); above it a ValueError naming ``K`` or ``chunk_size`` is raised.
 
     Returns
     -------
@@ -152,8 +208,14 @@ def simulate_mixture(n, K, prior_var, chunk_size, seed=0):
     """
     n = check_int(n, "n", 1)
     K = check_int(K, "K", 1)
+    check_elements(K, f"K = {K} means", max_elements)
     prior_var = check_positive(prior_var, "prior_var")
-    chunk_size = check_int(chunk_size, "chunk_size", 1)
+    chunk_size = _check_chunks(n, chunk_size, max_chunks)
+    check_elements(
+        3 * min(chunk_size, n),
+        f"chunk_size = {chunk_size} points per task",
+        max_elements,
+    )
     seed = check_int(seed, "seed", 0)
     mu = np.random.default_rng(seed).normal(0.0, np.sqrt(prior_var), size=K)
     rng = da.random.default_rng(seed)
@@ -331,6 +393,7 @@ def cavi(
     lam = _check_lam(model, init_lam, "init_lam")
     max_iter = check_int(max_iter, "max_iter", 1)
     tol = check_nonnegative(tol, "tol")
+    callback = _check_callback(callback)
     if check:
         check_finite(client, x)
     stats, _ = _map_reduce(client, model, x, model.family(lam).mean_T())
@@ -410,6 +473,7 @@ def svi(
         model, n, init_lam, n_steps, batch_size, kappa, tau0, eval_every
     )
     n_steps = rho.size
+    callback = _check_callback(callback)
     if check:
         check_finite(client, x)
     offsets = _offsets(x)

@@ -31,8 +31,10 @@ from types import MappingProxyType
 import numpy as np
 
 from ._validate import (
+    MAX_ELEMENTS,
     as_float_array,
     check_data,
+    check_elements,
     check_int,
     check_nonnegative,
     check_seed,
@@ -75,6 +77,28 @@ class Factor:
     family: type
     natural_parameter: Callable[[Mapping[str, np.ndarray]], np.ndarray]
 
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise TypeError(
+                f"name must be a non-empty string, got {self.name!r}"
+            )
+        _check_family(self.family)
+        if not callable(self.natural_parameter):
+            raise TypeError(
+                "natural_parameter must be callable, got "
+                f"{type(self.natural_parameter).__name__}"
+            )
+
+
+def _check_family(family):
+    if not (
+        isinstance(family, type) and issubclass(family, ExponentialFamily)
+    ):
+        raise TypeError(
+            f"family must be an ExponentialFamily subclass, got {family!r}"
+        )
+    return family
+
 
 @dataclass(frozen=True)
 class MeanFieldModel:
@@ -99,6 +123,11 @@ class MeanFieldModel:
         names = [f.name for f in factors]
         if len(set(names)) != len(names):
             raise ValueError(f"factors must have distinct names, got {names}")
+        if not callable(self.expected_log_joint):
+            raise TypeError(
+                "expected_log_joint must be callable, got "
+                f"{type(self.expected_log_joint).__name__}"
+            )
         object.__setattr__(self, "factors", factors)
 
 
@@ -237,11 +266,12 @@ class ConjugateModel:
     local_step: Callable
 
     def __post_init__(self):
-        if not (
-            isinstance(self.family, type)
-            and issubclass(self.family, ExponentialFamily)
-        ):
-            raise TypeError("family must be an ExponentialFamily subclass")
+        _check_family(self.family)
+        if not callable(self.local_step):
+            raise TypeError(
+                "local_step must be callable, got "
+                f"{type(self.local_step).__name__}"
+            )
         prior = self.family(self.alpha)  # validates the domain
         object.__setattr__(self, "alpha", prior.eta)
 
@@ -360,7 +390,7 @@ def _check_kappa(kappa):
     return kappa
 
 
-def step_sizes(n_steps, kappa=0.7, tau0=1.0):
+def step_sizes(n_steps, kappa=0.7, tau0=1.0, max_elements=MAX_ELEMENTS):
     """Step sizes ``rho_t = (t + tau0)^(-kappa)``, ``t = 1..n_steps`` -- eq. :eq:`ef-svi-step`,
     chapter 6.
 
@@ -375,12 +405,16 @@ def step_sizes(n_steps, kappa=0.7, tau0=1.0):
         Forgetting rate in ``(0.5, 1]``.
     tau0 : float
         Delay ``>= 0``; with ``tau0 = 0`` and ``kappa = 1``, ``rho_1 = 1``.
+    max_elements : int
+        Largest ``n_steps`` to allocate the schedule for; above it a ValueError naming
+        ``n_steps`` is raised.
 
     Returns
     -------
     numpy.ndarray, shape (n_steps,)
     """
     n_steps = check_int(n_steps, "n_steps", 1)
+    check_elements(n_steps, f"n_steps = {n_steps}", max_elements)
     kappa = _check_kappa(kappa)
     tau0 = check_nonnegative(tau0, "tau0")
     return (np.arange(1, n_steps + 1) + tau0) ** (-kappa)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ._validate import check_int
+from ._validate import check_int, check_positive
 
 __all__ = [
     "SUBMODULES",
@@ -50,6 +50,8 @@ def tokenize(text):
     The cut drops example code (``>>> import numpy as np`` ...), which says little about the topic;
     digits, punctuation and one- or two-letter words (``x``, ``np``) are not words here.
     """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
     match = _EXAMPLES.search(text)
     if match:
         text = text[: match.start()]
@@ -71,11 +73,26 @@ class TextCorpus:
 def document_term_matrix(token_lists, min_df=5, max_df=0.25):
     """Counts of the words kept: in at least ``min_df`` documents and at most a fraction ``max_df``.
 
-    Returns ``(X, vocabulary)`` with the vocabulary sorted alphabetically.
+    ``token_lists`` is a sequence with one list of words (strings) per document, at least one
+    document.  Returns ``(X, vocabulary)`` with the vocabulary sorted alphabetically.
     """
     min_df = check_int(min_df, "min_df", 1)
-    if not 0 < max_df <= 1:
+    max_df = check_positive(max_df, "max_df")
+    if max_df > 1:
         raise ValueError(f"max_df must lie in (0, 1], got {max_df}")
+    if isinstance(token_lists, str) or not hasattr(token_lists, "__len__"):
+        raise TypeError(
+            "token_lists must be a sequence of lists of words, got "
+            f"{type(token_lists).__name__}"
+        )
+    token_lists = list(token_lists)
+    if not token_lists:
+        raise ValueError("token_lists must hold at least one document")
+    for i, tokens in enumerate(token_lists):
+        if isinstance(tokens, str) or not all(
+            isinstance(w, str) for w in tokens
+        ):
+            raise TypeError(f"token_lists[{i}] must be a list of words (str)")
     df = {}
     for tokens in token_lists:
         for word in set(tokens):
@@ -111,6 +128,18 @@ def scipy_docstrings(
     TextCorpus
     """
     min_tokens = check_int(min_tokens, "min_tokens", 1)
+    if isinstance(submodules, str):
+        raise TypeError(
+            "submodules must be a sequence of names such as ('linalg', 'stats'), not a str"
+        )
+    submodules = tuple(submodules)
+    unknown = [sub for sub in submodules if sub not in SUBMODULES]
+    if not submodules:
+        raise ValueError("submodules must name at least one SciPy submodule")
+    if unknown:
+        raise ValueError(
+            f"submodules must be taken from {SUBMODULES}, got {unknown}"
+        )
     seen, token_lists, labels, names = set(), [], [], []
     for label, sub in enumerate(submodules):
         module = importlib.import_module(f"scipy.{sub}")
