@@ -97,3 +97,54 @@ def test_chapter_has_overview_and_summary(path):
         assert re.search(rf"^{heading}\b", md, re.M), (
             f"{path.name} has no '{heading}' section"
         )
+
+
+def code_of(path):
+    nb = json.loads(path.read_text())
+    return "\n".join(
+        "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"
+    )
+
+
+GLUED_FIGURE = re.compile(r'glue\(\s*"([\w-]+-fig-[\w-]*)"')
+FIGURE_DIRECTIVE = re.compile(
+    r"```\{glue:figure\} ([\w-]+)\n((?::\w+:[^\n]*\n)*)\n(.*?)\n```", re.S
+)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_glued_figure_is_numbered_described_captioned_and_referred_to(
+    path,
+):
+    md, code = markdown_of(path), code_of(path)
+    figures = {
+        name: (dict(re.findall(r":(\w+):[ \t]*(.*)", options)), caption)
+        for name, options, caption in FIGURE_DIRECTIVE.findall(md)
+    }
+    for name in GLUED_FIGURE.findall(code):
+        assert name in figures, (
+            f"{path.name}: figure {name} is glued but never shown"
+        )
+        options, caption = figures[name]
+        assert options.get("name") == name, (
+            f"{path.name}: figure {name} has no :name: (it would be unnumbered)"
+        )
+        assert len(options.get("alt", "")) >= 40, (
+            f"{path.name}: figure {name} needs an :alt: that says what it shows"
+        )
+        assert caption.strip(), f"{path.name}: figure {name} has no caption"
+        assert f"{{numref}}`{name}`" in md, (
+            f"{path.name}: figure {name} is never referred to with {{numref}}"
+        )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_blog_posts_are_cited_as_blog_posts_not_seeds(path):
+    # "seed" means a random seed in this book; the blog posts are {cite}d
+    md = markdown_of(path)
+    found = re.search(
+        r"seed (?:post|blog|text|0\d\d)|seeds? (?:posts|blogs)", md, re.I
+    )
+    assert not found, (
+        f"{path.name}: a blog post called a seed: {found.group(0)!r}"
+    )
