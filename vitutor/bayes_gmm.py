@@ -40,6 +40,7 @@ from ._validate import (
 )
 
 __all__ = [
+    "MAX_ELEMENTS",
     "BayesGMMPrior",
     "BayesGMMPosterior",
     "BayesGMMFit",

@@ -42,6 +42,7 @@ from .svi import (
 )
 
 __all__ = [
+    "MAX_CHUNKS",
     "CaviResult",
     "from_npy",
     "simulate_mixture",
