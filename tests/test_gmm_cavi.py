@@ -167,20 +167,18 @@ def estep_by_scipy(x, m, s2):
     return phi, phi.sum(axis=0), x @ phi, logsumexp(log_w, axis=1).sum()
 
 
-def uses_the_product_form(x, m):
-    c = 0.5 * (x.min() + x.max())
-    return (
-        0.5 * (x.max() - x.min()) + np.abs(m - c).max() <= gmm._PRODUCT_SCALE
-    )
-
-
 @pytest.mark.parametrize("block", [1, 7, 64, 10_000])
 @pytest.mark.parametrize(
-    "loc, scale, product",
-    [(0.0, 4.0, True), (1e6, 2.0, True), (0.0, 300.0, False)],
+    "loc, scale, form",
+    [
+        (0.0, 4.0, "outer"),
+        (1e6, 2.0, "outer"),
+        (0.0, 30.0, "product"),
+        (0.0, 300.0, "difference"),
+    ],
 )
 def test_estep_statistics_match_scipy_softmax_and_logsumexp(
-    block, loc, scale, product
+    block, loc, scale, form
 ):
     rng = np.random.default_rng(11)
     x, m, s2 = (
@@ -188,12 +186,11 @@ def test_estep_statistics_match_scipy_softmax_and_logsumexp(
         loc + rng.normal(0, scale, 6),
         rng.uniform(0.01, 2, 6),
     )
-    assert (
-        uses_the_product_form(x, m) == product
-    )  # both ways of forming the exponent are tested
+    # each of the three ways of forming the exponent is tested
+    assert gmm._exponent_plan(gmm._centre(x), m, s2) == form
     phi, counts, sums, data = estep_by_scipy(x, m, s2)
     out = np.empty_like(phi)
-    got = gmm._estep_statistics(x, m, s2, block, phi_out=out)
+    got = gmm._estep_statistics(gmm._centre(x), m, s2, block, phi_out=out)
     np.testing.assert_allclose(got[0], counts, rtol=1e-13)
     np.testing.assert_allclose(
         got[1], sums, rtol=1e-13, atol=1e-13 * np.abs(x).sum()
@@ -203,19 +200,21 @@ def test_estep_statistics_match_scipy_softmax_and_logsumexp(
 
 
 @pytest.mark.parametrize(
-    "far, product",
+    "far, form",
     [
-        ([55.0, -60.0, 40.0, 48.0, -45.0], True),
-        ([55.0, -60.0, 1e4, -1e4, 40.0], False),
+        ([55.0, -60.0, 40.0, 48.0, -45.0], "outer"),
+        ([150.0, -160.0, 140.0, 148.0, -145.0], "product"),
+        ([55.0, -60.0, 1e4, -1e4, 40.0], "difference"),
     ],
 )
-def test_estep_rows_far_from_every_mean_are_shifted_not_lost(far, product):
+def test_estep_rows_far_from_every_mean_are_not_lost(far, form):
     # energies from about 40^2 / 2 to 1e4^2 / 2: the unshifted row sums underflow (to 0 or below
-    # _UNDERFLOW), so these rows must take the max-shifted path without disturbing the others
+    # _UNDERFLOW).  The outer form keeps -x_i^2 / 2 in log space, so its rows cannot underflow;
+    # the other two must take the max-shifted path for these rows without disturbing the others
     rng = np.random.default_rng(12)
     m, s2 = np.array([-2.0, 0.5, 3.0]), np.array([0.3, 0.2, 0.5])
     x = rng.permutation(np.concatenate([rng.normal(0, 2, 40), far]))
-    assert uses_the_product_form(x, m) == product
+    assert gmm._exponent_plan(gmm._centre(x), m, s2) == form
     energy = 0.5 * ((x[:, None] - m) ** 2 + s2)
     assert (
         np.sum(np.exp(-energy).sum(axis=1) < gmm._UNDERFLOW) == 5
@@ -224,7 +223,7 @@ def test_estep_rows_far_from_every_mean_are_shifted_not_lost(far, product):
     # 45 rows: one log per row; 48 (a multiple of gmm._LOG_GROUP): logs of grouped products
     for block in (4, 45, 48):
         out = np.empty_like(phi)
-        got = gmm._estep_statistics(x, m, s2, block, phi_out=out)
+        got = gmm._estep_statistics(gmm._centre(x), m, s2, block, phi_out=out)
         assert np.all(np.isfinite(out))
         np.testing.assert_allclose(out, phi, rtol=1e-13, atol=1e-15)
         np.testing.assert_allclose(got[0], counts, rtol=1e-13)
@@ -232,17 +231,42 @@ def test_estep_rows_far_from_every_mean_are_shifted_not_lost(far, product):
         np.testing.assert_allclose(got[2], data, rtol=1e-13)
 
 
+def test_outer_form_bound_holds_for_every_factor():
+    # the outer form's promise: every exp(a_k x'_i), exp(b_k) and their product is a normal
+    # float within e**(+-600), checked on data near the edge of where the form is taken
+    rng = np.random.default_rng(13)
+    x = rng.uniform(-20.0, 20.0, 500)
+    m, s2 = np.array([-14.0, 0.0, 14.5]), np.array([0.5, 0.1, 2.0])
+    data = gmm._centre(x)
+    assert gmm._exponent_plan(data, m, s2) == "outer"
+    a, b = m - data.c, -0.5 * ((m - data.c) ** 2 + s2)
+    exponents = np.multiply.outer(a, data.xc)
+    assert np.abs(exponents).max() > 250  # near the edge
+    assert np.abs(b[:, None] + exponents).max() <= gmm._OUTER_RANGE
+    assert np.abs(b).max() <= gmm._OUTER_RANGE
+    # and one step wider it is not taken
+    assert gmm._exponent_plan(gmm._centre(3.0 * x), 3.0 * m, s2) != "outer"
+
+
 @pytest.mark.parametrize(
-    "lo, hi",
-    [(0.5, 10.0), (2.0**-100, 10.0), (2.0**-890, 1e-200), (1e-3, 1e3)],
+    "lo, hi, group",
+    [
+        (0.5, 10.0, 8),
+        (2.0**-100, 10.0, 8),
+        (1e-3, 1e3, 8),
+        (1e-60, 1e60, 5),
+        (1e-150, 1e150, 2),
+        (2.0**-890, 1e-200, 1),
+    ],
 )
-def test_sum_of_logs_by_grouped_products_matches_math_log(lo, hi):
-    # [2**-100, K] is the range where products of eight factors cannot under- or overflow;
-    # outside it (the last two cases) the one-log-per-row path must be taken
-    # 61 values: seven groups of eight and a tail of five, each taken by its own log
+def test_sum_of_logs_by_grouped_products_matches_math_log(lo, hi, group):
+    # the group size is the largest (up to eight) whose partial products stay within
+    # e**(+-700), normal floats; 61 values leave a tail for every group size but one
     r = np.exp(np.random.default_rng(3).uniform(np.log(lo), np.log(hi), 61))
+    span = max(-np.log(r.min()), np.log(r.max()), 1.0)
+    assert min(gmm._LOG_GROUP, int(gmm._LOG_RANGE // span)) == group
     expected = math.fsum(math.log(v) for v in r)
-    got = gmm._sum_log(r, float(r.min()))
+    got = gmm._sum_log(r)
     assert np.isfinite(got)
     np.testing.assert_allclose(got, expected, rtol=1e-13)
 

@@ -365,10 +365,10 @@ def update_assignments(x, m, s2):
     """Optimal ``q(c_i)`` given ``q(mu)`` -- eq. :eq:`gmm-phi`, chapter 4.
 
     ``phi_ik`` is proportional to ``exp(E[mu_k] x_i - E[mu_k^2] / 2)`` with ``E[mu_k] = m_k`` and
-    ``E[mu_k^2] = s2_k + m_k^2``.  It is evaluated as ``exp(-((x_i - m_k)^2 + s2_k) / 2)``, which
-    differs by the factor ``exp(-x_i^2 / 2)`` common to all ``k`` and so gives the same ``phi``,
-    with ``x`` and ``m`` first shifted to the centre of the data's range, so that large ``|x_i|``
-    cost no accuracy (the E-step's docstring bounds the rounding).
+    ``E[mu_k^2] = s2_k + m_k^2``.  It is evaluated with ``x`` and ``m`` first shifted to the
+    centre of the data's range, so that large ``|x_i|`` cost no accuracy, and with factors common
+    to all ``k`` (such as ``exp(-x_i^2 / 2)``) left out, which gives the same ``phi``; the E-step's
+    docstring lists the three forms and bounds their rounding.
 
     Parameters
     ----------
@@ -385,7 +385,7 @@ def update_assignments(x, m, s2):
     x = check_data(x, "x", ndim=1)
     m, s2 = _check_q_means(m, s2)
     phi = np.empty((x.size, m.size))
-    _estep_statistics(x, m, s2, _BLOCK, phi_out=phi)
+    _estep_statistics(_centre(x), m, s2, _BLOCK, phi_out=phi)
     return phi
 
 
@@ -482,72 +482,135 @@ def elbo(x, phi, m, s2, prior_var):
 #: stays in the L2 cache while it is exponentiated and reduced.
 _BLOCK = 8192
 
-#: A row whose unshifted sum ``sum_k exp(-energy[k, i])`` falls below this is recomputed with the
-#: max-shift: above it the largest term is a normal float and every term within 1e-25 of it too.
-_UNDERFLOW = 2.0**-900
+#: The "outer" form of the exponent is taken when ``max_k |m_k - c| * max_i |x_i - c|`` plus
+#: ``max_k (m_k - c)^2 / 2 + s2_k / 2`` is at most this: every factor ``exp(a_k (x_i - c))``,
+#: ``exp(b_k)`` and every product of the two then lies in ``[e**-600, e**600]``, normal floats
+#: far from overflow (``e**709``) and from the subnormals below ``e**-708``, whose exponentials
+#: numpy computes some fifty times more slowly.
+_OUTER_RANGE = 600.0
 
-#: The log-weights are one matrix product when ``max_i |x_i - c| + max_k |m_k - c|`` is at most
-#: this (``c`` the centre of the data's range): the product's rounding error in each exponent
-#: is then below ``eps * 256**2``, about 1.5e-11, and in practice far smaller.
+#: The "product" form is taken, when the outer one is not, if
+#: ``max_i |x_i - c| + max_k |m_k - c|`` is at most this: the product's rounding error in each
+#: exponent is then below ``eps * 256**2``, about 1.5e-11, and in practice far smaller.
 _PRODUCT_SCALE = 256.0
 
+#: In the product and difference forms, a row whose sum ``sum_k exp(-energy[k, i])`` falls below
+#: this is recomputed with the max-shift: above it the largest term is a normal float and every
+#: term within 1e-25 of it too.
+_UNDERFLOW = 2.0**-900
 
-def _estep_statistics(x, m, s2, block, phi_out=None):
+
+@dataclass(frozen=True)
+class _Centred:
+    """The data as the E-step uses them, prepared once per data set (:func:`_centre`).
+
+    ``x`` (n,), the centre ``c`` of its range, ``xc = x - c``, ``square_sum = sum_i xc_i^2``
+    and ``half_range = max_i |xc_i|``.
+    """
+
+    x: np.ndarray
+    c: float
+    xc: np.ndarray
+    square_sum: float
+    half_range: float
+
+
+def _centre(x):
+    lo, hi = float(x.min()), float(x.max())
+    c = 0.5 * (lo + hi)
+    xc = x - c
+    return _Centred(x, c, xc, float(np.dot(xc, xc)), 0.5 * (hi - lo))
+
+
+def _exponent_plan(data, m, s2):
+    """How the E-step forms its exponents for centred data ``data`` (a :class:`_Centred`) and
+    ``q(mu) = N(m, s2)``: ``"outer"``, ``"product"`` or ``"difference"``
+    (see :func:`_estep_statistics`)."""
+    a = np.abs(m - data.c)
+    reach = float(a.max()) * data.half_range
+    depth = float(np.max(0.5 * (a * a + s2)))
+    if reach + depth <= _OUTER_RANGE:
+        return "outer"
+    if data.half_range + float(a.max()) <= _PRODUCT_SCALE:
+        return "product"
+    return "difference"
+
+
+def _estep_statistics(data, m, s2, block, phi_out=None):
     """E-step at q(mu) = N(m, s2), one cache-sized block at a time -- eq. :eq:`gmm-phi`.
 
-    ``phi`` itself is written only when ``phi_out`` (n, K) is given.  Returns
-    ``counts[k] = sum_i phi_ik``, ``sums[k] = sum_i phi_ik x_i`` and
-    ``data = sum_i log sum_k exp(-((x_i - m_k)^2 + s2_k) / 2)``, the only data-dependent part of
+    ``data`` is the :class:`_Centred` form of ``x``.  ``phi`` itself is written only when
+    ``phi_out`` (n, K) is given.  Returns ``counts[k] = sum_i phi_ik``,
+    ``sums[k] = sum_i phi_ik x_i`` and
+    ``log_z = sum_i log sum_k exp(-((x_i - m_k)^2 + s2_k) / 2)``, the only data-dependent part of
     the ELBO when ``phi`` is the optimum (gmm-phi) for ``q(mu)`` -- eq. :eq:`gmm-elbo-collapsed`.
 
-    With ``x`` and ``m`` shifted by the centre ``c`` of the data's range, the exponent
-    ``-energy[k, i] = -((x_i - m_k)^2 + s2_k) / 2`` is the product of the (K, 3) matrix
-    ``[m_k - c, -1/2, -((m_k - c)^2 + s2_k) / 2]`` with the (3, block) block
-    ``[x_i - c, (x_i - c)^2, 1]``: one pass writes the exponents of a block, then one exp, one
-    sum over k, and one small product for the statistics, in place on a (K, block) buffer that
-    stays in cache (scipy's ``softmax`` and ``logsumexp`` would allocate several n x K
-    temporaries).  Expanding the square loses about ``eps * (|x_i - c| + |m_k - c|)^2`` to
-    rounding, so when that scale exceeds ``_PRODUCT_SCALE`` the exponent is formed from the
-    difference ``x_i - m_k`` instead, exactly, at the cost of three passes.  The exponent is
-    never positive (beyond rounding), so the softmax needs no max-shift against overflow; only a
-    row far from every mean (``min_k energy[k, i]`` above ``900 log 2``, about 624) can
-    underflow, and such rows are recomputed shifted by their minimum energy.  The sum over k is
-    a BLAS matrix-vector product with ones, and ``sum_i log r_i`` is formed from products of
-    eight row sums where none can under- or overflow (``_sum_log``).
+    With ``x`` and ``m`` shifted by the centre ``c`` of the data's range (``x'_i = x_i - c``,
+    ``a_k = m_k - c``), the exponent is
+
+        -((x_i - m_k)^2 + s2_k) / 2 = -x'_i^2 / 2 + a_k x'_i + b_k,   b_k = -(a_k^2 + s2_k) / 2.
+
+    Each block of points is exponentiated once, in place, in a (K, block) buffer that stays in
+    the cache; the row sums ``r_i`` are one matrix-vector product over k, and the statistics two
+    more (with ``1 / r_i`` and ``x_i / r_i``), so scipy's ``softmax`` and ``logsumexp``, which
+    allocate several n x K temporaries, are not needed.  The exponent is written in one of three
+    forms (:func:`_exponent_plan`):
+
+    * ``"outer"``: the factor ``exp(-x'_i^2 / 2)`` is common to all k, so it cancels from
+      ``phi`` and enters ``log_z`` as ``-x'_i^2 / 2``, in log space; ``exp(b_k)`` is a weight of
+      the matrix-vector products.  What is exponentiated is the outer product ``a_k x'_i``, one
+      multiplication per (i, k).  Taken when every factor and product stays within
+      ``e**(+-600)`` (``_OUTER_RANGE``): no row can then under- or overflow, and the rounding
+      error in each exponent is at most ``eps * 600``, about 1.3e-13.
+    * ``"product"``: the whole exponent as the product of the (K, 3) matrix
+      ``[a_k, -1/2, b_k]`` with the (3, block) block ``[x'_i, x'_i^2, 1]``, for data whose
+      range is too wide for the outer form but within ``_PRODUCT_SCALE``; rounding loses about
+      ``eps * (|x'_i| + |a_k|)^2``.
+    * ``"difference"``: from ``x_i - m_k``, exactly, in three passes, for anything wider.
+
+    In the last two the exponent is never positive (beyond rounding), so the softmax needs no
+    max-shift against overflow; only a row far from every mean (``min_k energy[k, i]`` above
+    ``900 log 2``, about 624) can underflow, and such rows are recomputed shifted by their
+    minimum energy.  ``sum_i log r_i`` is formed from products of up to eight row sums, as many
+    as cannot under- or overflow (``_sum_log``).
     """
+    x, xc = data.x, data.xc
     K, n = m.size, x.size
     rows = min(block, n)
-    c = 0.5 * (float(x.min()) + float(x.max()))
-    mc = m - c
-    product = (
-        0.5 * (float(x.max()) - float(x.min())) + float(np.abs(mc).max())
-        <= _PRODUCT_SCALE
-    )
-    if product:
-        coef = np.column_stack([mc, np.full(K, -0.5), -0.5 * (mc**2 + s2)])
-        features = np.ones((3, rows))
+    form = _exponent_plan(data, m, s2)
+    a = m - data.c
+    if form == "outer":
+        weights = np.exp(-0.5 * (a * a + s2))
+        a_col = a[:, None]
     else:
-        half = np.sqrt(0.5)
-        m_half = (half * m)[:, None]
-        neg_s2_half = (-0.5 * s2)[:, None]
+        weights = np.ones(K)
+        if form == "product":
+            coef = np.column_stack([a, np.full(K, -0.5), -0.5 * (a * a + s2)])
+            features = np.ones((3, rows))
+        else:
+            half = np.sqrt(0.5)
+            m_half = (half * m)[:, None]
+            neg_s2_half = (-0.5 * s2)[:, None]
     buf = np.empty((K, rows))
-    ones_k = np.ones(K)
-    # every row's sum_k rho[k, i], kept so that their logs are taken once, at the end
+    # every row's r_i, kept so that their logs are taken together, at the end
     row_sums = np.empty(n)
-    low = np.inf
-    inv_sum = np.empty((rows, 2))
-    stats = np.zeros((K, 2))
-    block_stats = np.empty((K, 2))
-    data = 0.0
-    for start in range(0, n, rows):
-        xb = x[start : start + rows]
+    w = np.empty((2, rows))
+    # block_stats[:, j, k]: (sum_i rho[k, i] / r_i, sum_i rho[k, i] x_i / r_i) over block j
+    block_stats = np.empty((2, -(-n // rows), K))
+    log_z = -0.5 * data.square_sum if form == "outer" else 0.0
+    for j, start in enumerate(range(0, n, rows)):
+        stop = start + rows
+        xb = x[start:stop]
         nb = xb.size
-        # rho[k, i] = exp(-((x_i - m_k)^2 + s2_k) / 2): exp(E[mu_k] x_i - E[mu_k^2] / 2) of
-        # eq. (gmm-phi) times exp(-x_i^2 / 2), a factor common to all k
+        # rho[k, i] = phi_ik * r_i / weights[k]; phi_ik of eq. (gmm-phi) is proportional to
+        # exp(-((x_i - m_k)^2 + s2_k) / 2), which differs from exp(E[mu_k] x_i - E[mu_k^2] / 2)
+        # by the factor exp(-x_i^2 / 2), common to all k
         rho = buf[:, :nb]
-        if product:
+        if form == "outer":
+            np.multiply(a_col, xc[start:stop], out=rho)
+        elif form == "product":
             f = features[:, :nb]
-            np.subtract(xb, c, out=f[0])
+            np.copyto(f[0], xc[start:stop])
             np.square(f[0], out=f[1])
             np.matmul(coef, f, out=rho)
         else:
@@ -555,35 +618,38 @@ def _estep_statistics(x, m, s2, block, phi_out=None):
             np.square(rho, out=rho)
             np.subtract(neg_s2_half, rho, out=rho)
         np.exp(rho, out=rho)
-        # sum over k as a matrix-vector product: one read of the block, faster than ndarray.sum
-        row_sum = np.matmul(ones_k, rho, out=row_sums[start : start + nb])
-        if row_sum.min() < _UNDERFLOW:
-            data -= _shift_underflowing_rows(xb, m, s2, rho, row_sum)
-        low = min(low, row_sum.min())
-        w = inv_sum[:nb]
-        np.divide(1.0, row_sum, out=w[:, 0])
-        np.multiply(w[:, 0], xb, out=w[:, 1])
+        row_sum = np.dot(weights, rho, out=row_sums[start:stop])
+        if form != "outer" and row_sum.min() < _UNDERFLOW:
+            log_z -= _shift_underflowing_rows(xb, m, s2, rho, row_sum)
+        inv = np.divide(1.0, row_sum, out=w[0, :nb])
+        np.dot(rho, inv, out=block_stats[0, j])
+        np.dot(rho, np.multiply(inv, xb, out=w[1, :nb]), out=block_stats[1, j])
         if phi_out is not None:
-            np.multiply(rho.T, w[:, :1], out=phi_out[start : start + nb])
-        # stats[k] = (sum_i phi_ik, sum_i phi_ik x_i) with phi_ik = rho[k, i] / row_sum[i]
-        stats += np.matmul(rho, w, out=block_stats)
-    data += _sum_log(row_sums, low)
-    return stats[:, 0].copy(), stats[:, 1].copy(), data
+            phi_block = np.multiply(
+                rho.T, inv[:, None], out=phi_out[start:stop]
+            )
+            if form == "outer":
+                phi_block *= weights
+    log_z += _sum_log(row_sums)
+    counts, sums = block_stats.sum(axis=1) * weights
+    return counts, sums, log_z
 
 
-#: ``sum_i log r_i`` is taken as the log of products of ``_LOG_GROUP`` factors when every
-#: ``r_i`` lies in ``[_LOG_SAFE, K]``: such a product is at least ``2**-800`` and at most
-#: ``K**8``, so it neither underflows nor overflows, and one log replaces eight.
+#: ``sum_i log r_i`` is taken as the sum of the logs of products of up to ``_LOG_GROUP``
+#: consecutive ``r_i``, as many as keep every partial product within ``e**(+-_LOG_RANGE)``,
+#: normal floats (the smallest is about ``e**-708``): one log then replaces up to eight.
 _LOG_GROUP = 8
-_LOG_SAFE = 2.0**-100
+_LOG_RANGE = 700.0
 
 
-def _sum_log(r, low):
-    """``sum_i log r_i`` for positive ``r`` with ``min(r) = low`` and ``max(r) <= K``."""
-    if low < _LOG_SAFE:
+def _sum_log(r):
+    """``sum_i log r_i`` for positive, finite ``r``."""
+    span = max(-float(np.log(r.min())), float(np.log(r.max())), 1.0)
+    group = int(min(_LOG_GROUP, _LOG_RANGE // span))
+    if group <= 1:
         return float(np.sum(np.log(r)))
-    head = r.size - r.size % _LOG_GROUP
-    grouped = r[:head].reshape(_LOG_GROUP, -1).prod(axis=0)
+    head = r.size - r.size % group
+    grouped = r[:head].reshape(group, -1).prod(axis=0)
     return float(np.sum(np.log(grouped)) + np.sum(np.log(r[head:])))
 
 
@@ -683,9 +749,10 @@ def cavi(
     block_size = check_int(block_size, "block_size", 1)
     rng = check_seed(seed)
     n = x.size
+    data = _centre(x)
     if init_phi is None:
         m0 = rng.choice(x, size=K, replace=K > n)
-        counts, sums, _ = _estep_statistics(x, m0, np.ones(K), block_size)
+        counts, sums, _ = _estep_statistics(data, m0, np.ones(K), block_size)
     else:
         phi0 = _check_phi(init_phi, n, "init_phi")
         if phi0.shape[1] != K:
@@ -701,15 +768,15 @@ def cavi(
     for it in range(max_iter):
         m, s2 = _means_from_stats(counts, sums, prior_var)
         wrote_phi = it + 1 == max_iter or _may_converge_next(trace, tol)
-        counts, sums, data = _estep_statistics(
-            x, m, s2, block_size, phi_out=phi if wrote_phi else None
+        counts, sums, log_z = _estep_statistics(
+            data, m, s2, block_size, phi_out=phi if wrote_phi else None
         )
-        trace.append(const + data - _kl_means(m, s2, prior_var))
+        trace.append(const + log_z - _kl_means(m, s2, prior_var))
         if len(trace) > 1 and trace[-1] - trace[-2] <= tol * abs(trace[-1]):
             converged = True
             break
     if not wrote_phi:
-        _estep_statistics(x, m, s2, block_size, phi_out=phi)
+        _estep_statistics(data, m, s2, block_size, phi_out=phi)
     return CaviResult(
         phi=phi,
         m=m,
@@ -905,9 +972,9 @@ def conjugate_form(K, prior_var, block_size=_BLOCK):
     def local_step(x, mean_T):
         m = mean_T[:, 0]
         s2 = mean_T[:, 1] - m**2
-        counts, sums, data = _estep_statistics(x, m, s2, block_size)
+        counts, sums, log_z = _estep_statistics(_centre(x), m, s2, block_size)
         nb = x.shape[0]
-        local_elbo = data - nb * np.log(K) - 0.5 * nb * np.log(2 * np.pi)
+        local_elbo = log_z - nb * np.log(K) - 0.5 * nb * np.log(2 * np.pi)
         return np.stack([sums, -0.5 * counts], axis=-1), local_elbo
 
     alpha = Gaussian.from_mean_var(np.zeros(K), prior_var).eta
