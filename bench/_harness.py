@@ -107,6 +107,18 @@ def per_iteration(run, lo, hi):
     return (timed(lambda: run(hi)) - timed(lambda: run(lo))) / (hi - lo)
 
 
+def repeated(fn):
+    """``run(it)``: ``fn()`` called ``it`` times, to be timed by :func:`per_iteration` like a fit
+    of ``it`` iterations (a floor timed so runs in the same state, and is differenced the same way,
+    as the fit beside it)."""
+
+    def run(it):
+        for _ in range(it):
+            fn()
+
+    return run
+
+
 def exp_sum_floor(n, K, block):
     """The E-step floor: one exp and one sum over k per (i, k) for n points, a (K, block) buffer at
     a time.  Returns a callable that does that work once.

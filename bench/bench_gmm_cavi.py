@@ -28,7 +28,7 @@ import tracemalloc
 import numpy as np
 
 from bench import _naive_gmm as naive
-from bench._harness import exp_sum_floor, interleaved, per_iteration
+from bench._harness import exp_sum_floor, interleaved, per_iteration, repeated
 from tests.peers import FixedInitBGMM, fit_from
 from vitutor import gmm
 
@@ -145,7 +145,7 @@ def timed_sides(x, phi0, prior_var, floor):
         # right after ours and over as many E-steps, differenced the same way, so that the
         # floor runs in the state ours ran in (not one pass after scikit-learn's allocations)
         "floor: exp + sum per (i, k)": lambda: per_iteration(
-            lambda it: repeat(floor, it), *ITERS["vitutor"]
+            repeated(floor), *ITERS["vitutor"]
         ),
         "numpy, chapter 4's equations": lambda: per_iteration(
             lambda it: naive.cavi(x, prior_var, phi0, it),
@@ -156,11 +156,6 @@ def timed_sides(x, phi0, prior_var, floor):
             *ITERS["sklearn"],
         ),
     }
-
-
-def repeat(fn, times):
-    for _ in range(times):
-        fn()
 
 
 def main(report):
