@@ -561,7 +561,7 @@ def _estep_statistics(data, m, s2, block, phi_out=None):
       the matrix-vector products.  What is exponentiated is the outer product ``a_k x'_i``, one
       multiplication per (i, k).  Taken when every factor and product stays within
       ``e**(+-600)`` (``_OUTER_RANGE``): no row can then under- or overflow, and the rounding
-      error in each exponent is at most ``eps * 600``, about 1.3e-13.
+      error in each exponent is a few times ``eps * 600`` (1.3e-13) at most.
     * ``"product"``: the whole exponent as the product of the (K, 3) matrix
       ``[a_k, -1/2, b_k]`` with the (3, block) block ``[x'_i, x'_i^2, 1]``, for data whose
       range is too wide for the outer form but within ``_PRODUCT_SCALE``; rounding loses about
