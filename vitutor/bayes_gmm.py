@@ -32,6 +32,7 @@ from ._validate import (
     as_float_array,
     check_data,
     check_distribution_rows,
+    check_elements,
     check_int,
     check_nonnegative,
     check_positive,
@@ -71,16 +72,6 @@ MAX_ELEMENTS = 2**28
 #: so that the buffers stay within 8 MiB (down to one point per block; ``K D^2`` itself is capped
 #: by ``max_elements``).
 _BLOCK_ELEMENTS = 2**20
-
-
-def _check_elements(total, max_elements, what):
-    """Refuse an allocation of ``total`` array elements above ``max_elements``."""
-    max_elements = check_int(max_elements, "max_elements", 1)
-    if total > max_elements:
-        raise ValueError(
-            f"{what} = {total:.3e} array elements, more than max_elements = "
-            f"{max_elements:.3e} (pass a larger max_elements if memory allows)"
-        )
 
 
 def _check_concentrations(alpha, name="alpha"):
@@ -374,8 +365,8 @@ def default_prior(X, K, max_elements=MAX_ELEMENTS):
     X = check_data(X, "X", ndim=2, min_len=2)
     K = check_int(K, "K", 1)
     D = X.shape[1]
-    _check_elements(
-        D * D, max_elements, f"default_prior: X has D = {D} columns; D^2"
+    check_elements(
+        D * D, f"default_prior: X has D = {D} columns; D^2", max_elements
     )
     cov = np.atleast_2d(np.cov(X.T))
     try:
@@ -611,10 +602,10 @@ def e_step(X, q, max_elements=MAX_ELEMENTS):
     """
     q = _check_posterior(q)
     X = _check_X(X, q.D)
-    _check_elements(
+    check_elements(
         X.shape[0] * q.K,
-        max_elements,
         f"e_step: X has N = {X.shape[0]} rows and q has K = {q.K}; N K",
+        max_elements,
     )
     c = X.mean(axis=0)
     resp = np.empty((X.shape[0], q.K))
@@ -730,8 +721,8 @@ def m_step(X, resp, prior, reg_covar=0.0, max_elements=MAX_ELEMENTS):
 
 
 def _check_posterior_size(K, D, max_elements, what):
-    _check_elements(
-        K * D * D, max_elements, f"{what} has K = {K} columns, D = {D}; K D^2"
+    check_elements(
+        K * D * D, f"{what} has K = {K} columns, D = {D}; K D^2", max_elements
     )
 
 
@@ -965,10 +956,10 @@ def fit(
     X = _check_X(X)
     N, D = X.shape
     K = check_int(K, "K", 1)
-    _check_elements(
+    check_elements(
         N * K + K * D * D,
+        f"fit(K={K}) with N = {N}, D = {D}: N K + K D^2",
         max_elements,
-        f"fit(K={K}) with N = {N}, D = {D} would allocate N K + K D^2",
     )
     rng = check_seed(seed)
     prior = (
@@ -977,8 +968,8 @@ def fit(
         else _check_prior(prior, D)
     )
     max_iter = check_int(max_iter, "max_iter", 1)
-    _check_elements(
-        max_iter, max_elements, f"fit(max_iter={max_iter}): the ELBO trace"
+    check_elements(
+        max_iter, f"fit(max_iter={max_iter}): the ELBO trace", max_elements
     )
     tol = check_nonnegative(tol, "tol")
     reg_covar = check_nonnegative(reg_covar, "reg_covar")
@@ -1057,11 +1048,11 @@ def predictive_density(x, q, log=False, max_elements=MAX_ELEMENTS):
         raise ValueError(f"x must have {q.D} columns, got {x.shape[1]}")
     if not isinstance(log, (bool, np.bool_)):
         raise TypeError(f"log must be a bool, got {type(log).__name__}")
-    _check_elements(
+    check_elements(
         x.shape[0] * q.K,
-        max_elements,
         f"predictive_density: x has M = {x.shape[0]} rows, q has K = {q.K}; "
         "M K",
+        max_elements,
     )
     D = q.D
     df = q.nu + 1.0 - D

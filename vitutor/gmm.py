@@ -27,6 +27,7 @@ from ._validate import (
     as_float_array,
     check_data,
     check_distribution_rows,
+    check_elements,
     check_int,
     check_nonnegative,
     check_positive,
@@ -104,26 +105,12 @@ def simulate(n, K, prior_var, seed=None, max_elements=MAX_ELEMENTS):
     n = check_int(n, "n", 1)
     K = check_int(K, "K", 1)
     prior_var = check_positive(prior_var, "prior_var")
-    _check_elements(
-        2 * n + K,
-        max_elements,
-        f"simulate(n={n}, K={K}) would allocate 2 n + K",
-    )
+    check_elements(2 * n + K, f"simulate(n={n}, K={K}): 2 n + K", max_elements)
     rng = check_seed(seed)
     mu = rng.normal(0.0, np.sqrt(prior_var), size=K)
     c = rng.integers(0, K, size=n)
     x = mu[c] + rng.standard_normal(n)
     return MixtureSample(x=x, c=c, mu=mu)
-
-
-def _check_elements(total, max_elements, what):
-    """Refuse a result of ``total`` array elements above ``max_elements`` (default MAX_ELEMENTS)."""
-    max_elements = check_int(max_elements, "max_elements", 1)
-    if total > max_elements:
-        raise ValueError(
-            f"{what} = {total:.3e} array elements, more than max_elements = "
-            f"{max_elements:.3e} (pass a larger max_elements if memory allows)"
-        )
 
 
 def _check_model_args(x, K, prior_var):
@@ -856,11 +843,11 @@ def gibbs(
     x, K, prior_var = _check_model_args(x, K, prior_var)
     n_sweeps = check_int(n_sweeps, "n_sweeps", 1)
     per_sweep = K + (x.size if keep_assignments else 0)
-    _check_elements(
+    check_elements(
         n_sweeps * per_sweep,
-        max_elements,
-        f"gibbs(n_sweeps={n_sweeps}) would keep n_sweeps * "
+        f"gibbs(n_sweeps={n_sweeps}): n_sweeps * "
         + ("(K + n)" if keep_assignments else "K"),
+        max_elements,
     )
     rng = check_seed(seed)
     if init_mu is None:
