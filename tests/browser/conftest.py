@@ -5,11 +5,12 @@ _build/screenshots/phone-width.json as it runs.
 """
 
 import json
+import os
 import pathlib
 
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 REPORT = (
-    pathlib.Path(__file__).resolve().parents[2]
-    / "_build"
+    pathlib.Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html")).parent
     / "screenshots"
     / "phone-width.json"
 )

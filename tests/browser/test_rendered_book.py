@@ -31,6 +31,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import os
 import pathlib
 import re
 import threading
@@ -40,8 +41,10 @@ import pytest
 from playwright import sync_api as playwright_sync
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-HTML = ROOT / "_build" / "html"
-SHOTS = ROOT / "_build" / "screenshots"
+#: The built site; BOOK_HTML points the test at another build (e.g. a few chapters built with
+#: ``jupyter-book build . --toc <small toc> --path-output <dir>`` while writing one of them).
+HTML = pathlib.Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html"))
+SHOTS = HTML.parent / "screenshots"
 #: Where the site is served, as a project site on a static host would be.
 PREFIX = "/vitutor-book"
 DESKTOP, PHONE = 1280, 400
@@ -96,7 +99,14 @@ def source_text(path: pathlib.Path) -> str:
     return path.read_text()
 
 
-PAGES = toc_pages()
+#: Every TOC page, or only those named in BOOK_PAGES (comma-separated docnames, such as
+#: ``book/07_lda,book/bibliography``).
+PAGES = [
+    (name, source)
+    for name, source in toc_pages()
+    if not os.environ.get("BOOK_PAGES")
+    or name in os.environ["BOOK_PAGES"].split(",")
+]
 
 #: What a rendered output must not show: (pattern, what it is).
 REPRS = [
