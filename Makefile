@@ -4,8 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard book/*.ipynb))
+# Chapters nbval executed in full, with their outputs (book/conftest.py); the book build renders
+# them from here instead of executing each chapter again (execute_notebooks: cache).
+NBCACHE  := _build/.jupyter_cache
+# Both cores: unit tests, chapters and browser pages are independent of each other.
+JOBS     ?= 2
 
-.PHONY: all book test lint unit notebooks test-browser lab bench lock clean
+.PHONY: all book test lint unit notebooks test-browser lab bench lock clean nbcache
 
 all: book
 
@@ -19,9 +24,18 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	touch $@
 
-## book: build the HTML book into _build/html (zero warnings, no broken references)
-book: $(STAMP)
+## book: build the HTML book into _build/html (zero warnings, no broken references); chapters
+## that `make notebooks` already ran in full are rendered from its cache, the others executed
+book: $(STAMP) nbcache
 	$(BIN)/jupyter-book build . -W -n --keep-going
+
+# The cache holds outputs of the package and pins they were computed with: it is emptied when
+# any file of vitutor/, requirements.lock or book/conftest.py changes (its KEY is their hash).
+nbcache:
+	@key=$$(find vitutor book/conftest.py requirements.lock -type f -not -path '*/__pycache__/*' \
+	  | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16); \
+	if [ "$$(cat $(NBCACHE)/KEY 2>/dev/null)" != "$$key" ]; then \
+	  rm -rf $(NBCACHE); mkdir -p $(NBCACHE); echo "$$key" > $(NBCACHE)/KEY; fi
 
 ## test: formatter and linter, unit and property tests, every chapter under nbval, the book build
 test: lint unit notebooks book
@@ -33,10 +47,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check --quiet .
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/browser
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(JOBS) tests --ignore=tests/browser
 
-notebooks: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env $(CHAPTERS)
+## notebooks: every chapter under nbval (each cell must run; each chapter's asserts must hold)
+notebooks: $(STAMP) nbcache
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(JOBS) --dist loadfile \
+	  --nbval-lax --nbval-current-env --nb-cache=$(NBCACHE) $(CHAPTERS)
 
 ## test-browser: every page of the built book in headless Chromium, offline (needs /usr/bin/chromium)
 test-browser: $(STAMP)
