@@ -1,16 +1,18 @@
-"""nbval runs every chapter; this plugin keeps what it ran, so the book build need not run it again.
+"""Keeps what nbval ran, so the book build need not run a chapter again.
 
-`make notebooks` runs ``pytest --nbval-lax book/*.ipynb --nb-cache=_build/.jupyter_cache``.
-nbval executes each chapter's code cells in order in one kernel and fails on the first error or
-failed assert.  When every code cell of a chapter has passed, this plugin writes the chapter, with
-the outputs nbval received from the kernel, into the jupyter-cache that the book build reads
-(``execute_notebooks: cache`` in _config.yml).  The book build then renders those outputs instead
-of executing the chapter a second time.
+`make notebooks` runs ``pytest --nbval-lax book/*.ipynb --nb-cache=DIR``.
+nbval executes each chapter's code cells in order in one kernel and fails on
+the first error or failed assert.  When every code cell of a chapter has
+passed, this plugin writes the chapter, with the outputs nbval received from
+the kernel, into the jupyter-cache that the book build reads
+(``execute_notebooks: cache`` in _config.yml).  The book build then renders
+those outputs instead of executing the chapter a second time.
 
-The cache matches a chapter by the hash of its code cells, which says nothing about the package
-the code calls; the Makefile therefore empties the cache whenever ``vitutor/``,
-``requirements.lock`` or this file change (``_build/.jupyter_cache/KEY``), so stale outputs are
-never rendered.  A chapter that fails, or is only partly run (``-k``, ``-x``), is not cached.
+The cache matches a chapter by the hash of its code cells, which says nothing
+about the package the code calls; the Makefile therefore empties the cache
+whenever ``vitutor/``, ``requirements.lock`` or this file change
+(``_build/.jupyter_cache/KEY``), so stale outputs are never rendered.  A
+chapter that fails, or is only partly run (``-k``, ``-x``), is not cached.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ def pytest_addoption(parser):
     parser.addoption(
         "--nb-cache",
         default=None,
-        help="jupyter-cache directory to store the notebooks nbval executed in full",
+        help="jupyter-cache directory for the notebooks nbval ran in full",
     )
 
 
