@@ -699,7 +699,9 @@ def traffic(client):
     It is read from the workers' own transfer logs (``Worker.transfer_outgoing_log``: one entry
     per reply to a request for data, with the requester, the keys and the bytes written), so it
     counts what Dask really moved, not what the code meant to move.  Workers that join or leave
-    during the block are not counted.
+    during the block are not counted.  Bytes are those written to the connection, so workers in
+    the client's own process (``LocalCluster(processes=False)``, whose in-process channel reports
+    no sizes) count one per message: measure with worker processes.
 
     Parameters
     ----------
