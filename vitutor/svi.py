@@ -256,9 +256,14 @@ class ConjugateModel:
         Natural parameter of the prior ``p(beta)``, shaped like ``q(beta)``'s ``eta``.
     local_step : callable
         ``local_step(x_batch, mean_T) -> (stats, local_elbo)``.  Given ``E_q[T(beta)]``, sets each
-        ``q(z_i)`` of the batch to its optimum ``E[eta_l(x_i, beta)]`` and returns
+        ``q(z_i)`` of the batch to its optimum for that ``q(beta)`` and returns
         ``stats = sum_i E[t(z_i, x_i)]`` (shaped like ``alpha``, eq. :eq:`ef-global-update`) and
-        ``local_elbo = sum_i E_q[log p(x_i, z_i | beta) - log q(z_i)]``.
+        ``local_elbo = sum_i E_q[log p(x_i, z_i | beta) - log q(z_i)]``.  When ``z_i`` is one
+        exponential-family block the optimum is the single update ``E[eta_l(x_i, beta)]``; when
+        it has several blocks (LDA's ``theta_d`` and ``z_d``), the local step cycles through
+        them until they converge (step 2 of algorithm :prf:ref:`ef-svi`): the natural gradient
+        (eq. :eq:`ef-natgrad`) and hence :func:`svi` assume the local factors are at their
+        optimum.
     """
 
     family: type
@@ -491,7 +496,8 @@ def svi(
     """Stochastic variational inference -- algorithm :prf:ref:`ef-svi`, chapter 6.
 
     Step ``t`` draws a minibatch ``B`` (:func:`minibatches`), sets its local factors to their
-    optimum, forms the noisy target ``lam_hat = alpha + (n/|B|) sum_{i in B} E[t(z_i, x_i)]`` and
+    optimum (``model.local_step``, which for several local blocks runs them to convergence),
+    forms the noisy target ``lam_hat = alpha + (n/|B|) sum_{i in B} E[t(z_i, x_i)]`` and
     moves ``lam <- (1 - rho_t) lam + rho_t lam_hat``, a step of length ``rho_t`` along the
     natural gradient (eq. :eq:`ef-natgrad`).
 
