@@ -289,7 +289,13 @@ def check_returned(value, callback, what, shape=None, when=""):
     ):
         raise TypeError(
             f"{callback} must return {what} as real numbers, got "
-            f"{type(value).__name__} of dtype {arr.dtype}{when}"
+            f"{type(value).__name__}"
+            + (
+                f" of dtype {arr.dtype}"
+                if isinstance(value, np.ndarray)
+                else ""
+            )
+            + when
         )
     arr = arr.astype(np.float64, copy=False)
     if shape is not None and arr.shape != tuple(shape):
