@@ -266,7 +266,7 @@ def cavi(model, init, max_iter=1000, tol=1e-10):
     model : MeanFieldModel
     init : mapping
         Initial factors, one per name; a factor that is updated before it is read may hold
-        any valid value.
+        any valid value of its shape (the shape its ``natural_parameter`` returns).
     max_iter : int
         Maximum number of sweeps.
     tol : float or None
