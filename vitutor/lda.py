@@ -33,6 +33,7 @@ from scipy.special import digamma
 from ._validate import (
     MAX_ELEMENTS,
     as_float_array,
+    check_bool,
     check_elements,
     check_int,
     check_nonnegative,
@@ -156,9 +157,11 @@ def _check_vocabulary(X, lam, name="X"):
         )
 
 
-def _check_e_step_options(tol, max_iter):
-    return check_nonnegative(tol, "e_step_tol"), check_int(
-        max_iter, "e_step_max_iter", 1
+def _check_e_step_options(tol, max_iter, prefix=""):
+    # the names the caller's signature uses: tol, max_iter (e_step, transform, perplexity) or
+    # e_step_tol, e_step_max_iter (batch_vb, online_vb)
+    return check_nonnegative(tol, f"{prefix}tol"), check_int(
+        max_iter, f"{prefix}max_iter", 1
     )
 
 
@@ -770,7 +773,10 @@ def batch_vb(
     )
     max_iter = check_int(max_iter, "max_iter", 1)
     tol = None if tol is None else check_nonnegative(tol, "tol")
-    e_tol, e_max = _check_e_step_options(e_step_tol, e_step_max_iter)
+    e_tol, e_max = _check_e_step_options(
+        e_step_tol, e_step_max_iter, "e_step_"
+    )
+    warm_start = check_bool(warm_start, "warm_start")
     nonempty = np.diff(X.indptr) > 0
     trace, inner = [], []
     converged = False
@@ -883,7 +889,10 @@ def online_vb(
         else rng
     )
     batches = minibatches(D, batch_size, seed=batch_rng)
-    e_tol, e_max = _check_e_step_options(e_step_tol, e_step_max_iter)
+    e_tol, e_max = _check_e_step_options(
+        e_step_tol, e_step_max_iter, "e_step_"
+    )
+    warm_start = check_bool(warm_start, "warm_start")
     if eval_every is not None:
         eval_every = check_int(eval_every, "eval_every", 1)
     trace, at = [], []
