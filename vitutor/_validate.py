@@ -272,12 +272,13 @@ def check_broadcast(shapes):
         ) from None
 
 
-def check_returned(value, callback, what, shape=None, when=""):
+def check_returned(value, callback, what, shape=None, when="", finite=True):
     """What a user's callback returned: a finite real array (of ``shape`` if given), as float64.
 
     ``callback`` names the callback (``"local_step"``), ``what`` the output checked (``"stats"``),
     ``when`` the call (``" at step 3"``), so that a wrong shape or a NaN is traced to the callback
-    and the iteration, e.g. ``"local_step returned NaN or inf in stats at step 3"``.
+    and the iteration, e.g. ``"local_step returned NaN or inf in stats at step 3"``.  With
+    ``finite=False`` NaN and inf pass (the caller checks them where it knows the iteration).
     """
     try:
         arr = np.asarray(value)
@@ -307,6 +308,6 @@ def check_returned(value, callback, what, shape=None, when=""):
         raise ValueError(
             f"{callback} must return {what} {want}, got shape {arr.shape}{when}"
         )
-    if not np.all(np.isfinite(arr)):
+    if finite and not np.all(np.isfinite(arr)):
         raise ValueError(f"{callback} returned NaN or inf in {what}{when}")
     return arr

@@ -359,8 +359,15 @@ def _natural(family, value, name):
 def _local_step(model, x, mean_T, when=""):
     """``model.local_step(x, mean_T)``, its output checked: ``(stats, local_elbo)`` with ``stats``
     shaped like ``alpha`` and ``local_elbo`` a number, both finite (eq. :eq:`ef-global-update`)."""
+    return _run_local_step(model.local_step, x, mean_T, when)
+
+
+def _run_local_step(local_step, x, mean_T, when="", finite=True):
+    """``local_step(x, mean_T)`` checked; ``stats`` must have the shape of ``mean_T`` (which is
+    alpha's).  ``finite=False`` leaves NaN and inf to the caller (:mod:`vitutor.scale` checks
+    the sum over the chunks, where it knows the iteration)."""
     out = _call(
-        model.local_step,
+        local_step,
         "local_step",
         f"x of shape {x.shape}{when} (does x have the shape the model expects?)",
         x,
@@ -372,9 +379,11 @@ def _local_step(model, x, mean_T, when=""):
             f"{type(out).__name__}{when}"
         )
     stats = check_returned(
-        out[0], "local_step", "stats", model.alpha.shape, when
+        out[0], "local_step", "stats", np.shape(mean_T), when, finite
     )
-    local = check_returned(out[1], "local_step", "local_elbo", (), when)
+    local = check_returned(
+        out[1], "local_step", "local_elbo", (), when, finite
+    )
     return stats, float(local)
 
 
