@@ -106,6 +106,8 @@ class ExponentialFamily:
         ``name`` is the argument as the caller wrote it (``alpha`` for a prior, ``init_lam``
         for a start), so the error names what the user passed.
         """
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a str, got {type(name).__name__}")
         eta = _finite_array(eta, name)
         if eta.ndim < 1:
             raise ValueError(
@@ -270,9 +272,10 @@ class Gaussian(ExponentialFamily):
         m = _finite_array(m, "m")
         s2 = _positive_array(s2, "s2")
         m, s2 = _broadcast(m=m, s2=s2)
-        return cls._from_natural(
-            np.stack([m / s2, -0.5 / s2], axis=-1), "m and s2"
-        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            return cls._from_natural(
+                np.stack([m / s2, -0.5 / s2], axis=-1), "m and s2"
+            )
 
     @property
     def var(self):
@@ -292,7 +295,7 @@ class Gaussian(ExponentialFamily):
 
     def log_base_measure(self, z):
         """``log h(z) = -log(2 pi) / 2``."""
-        return np.full(np.shape(z), -0.5 * _LOG_2PI)
+        return np.full(np.shape(self._check_z(z)), -0.5 * _LOG_2PI)
 
     def _expected_log_base_measure(self):
         return np.full(self.batch_shape, -0.5 * _LOG_2PI)
@@ -347,7 +350,10 @@ class Gamma(ExponentialFamily):
         a = _positive_array(a, "a")
         b = _positive_array(b, "b")
         a, b = _broadcast(a=a, b=b)
-        return cls._from_natural(np.stack([a - 1.0, -b], axis=-1), "a and b")
+        with np.errstate(over="ignore", invalid="ignore"):
+            return cls._from_natural(
+                np.stack([a - 1.0, -b], axis=-1), "a and b"
+            )
 
     @property
     def shape(self):
@@ -373,7 +379,7 @@ class Gamma(ExponentialFamily):
 
     def log_base_measure(self, z):
         """``log h(z) = 0``."""
-        return np.zeros(np.shape(z))
+        return np.zeros(np.shape(self._check_z(z)))
 
     def log_partition(self):
         """``A = log Gamma(a) - a log b``."""
@@ -421,9 +427,10 @@ class Beta(ExponentialFamily):
         a = _positive_array(a, "a")
         b = _positive_array(b, "b")
         a, b = _broadcast(a=a, b=b)
-        return cls._from_natural(
-            np.stack([a - 1.0, b - 1.0], axis=-1), "a and b"
-        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            return cls._from_natural(
+                np.stack([a - 1.0, b - 1.0], axis=-1), "a and b"
+            )
 
     @property
     def a(self):
@@ -449,7 +456,7 @@ class Beta(ExponentialFamily):
 
     def log_base_measure(self, z):
         """``log h(z) = 0``."""
-        return np.zeros(np.shape(z))
+        return np.zeros(np.shape(self._check_z(z)))
 
     def log_partition(self):
         """``A = log B(a, b)``."""
@@ -529,7 +536,7 @@ class Dirichlet(ExponentialFamily):
 
     def log_base_measure(self, z):
         """``log h(z) = 0``."""
-        return np.zeros(np.shape(z)[:-1])
+        return np.zeros(np.shape(self._check_z(z))[:-1])
 
     def log_partition(self):
         """``A = sum_k log Gamma(alpha_k) - log Gamma(alpha_0)``, ``alpha_0 = sum_k alpha_k``."""
@@ -598,20 +605,24 @@ class Categorical(ExponentialFamily):
         """One-hot encoding of the integer ``z`` in ``0..K-1`` (the number of categories comes from
         ``eta``).
         """
-        z = np.asarray(z)
-        if not np.issubdtype(z.dtype, np.integer):
+        z = self._check_z(z)
+        return (z[..., None] == np.arange(self.eta.shape[-1])).astype(float)
+
+    def _check_z(self, z):
+        try:
+            z = np.asarray(z)
+        except ValueError:
+            z = np.asarray(z, dtype=object)
+        if z.dtype == bool or not np.issubdtype(z.dtype, np.integer):
             raise TypeError(f"z must be integers, got dtype {z.dtype}")
         K = self.eta.shape[-1]
         if np.any(z < 0) or np.any(z >= K):
             raise ValueError(f"z must take values in 0..{K - 1}")
-        return (z[..., None] == np.arange(K)).astype(float)
-
-    def _check_z(self, z):
-        return z  # T(z) checks that z holds integer categories
+        return z
 
     def log_base_measure(self, z):
         """``log h(z) = 0``."""
-        return np.zeros(np.shape(z))
+        return np.zeros(np.shape(self._check_z(z)))
 
     def log_partition(self):
         """``A = logsumexp(eta)``."""
@@ -680,13 +691,19 @@ class NormalGamma(ExponentialFamily):
         a = _positive_array(a, "a")
         b = _positive_array(b, "b")
         m, kappa, a, b = _broadcast(m=m, kappa=kappa, a=a, b=b)
-        return cls._from_natural(
-            np.stack(
-                [kappa * m, -0.5 * kappa, -(b + 0.5 * kappa * m**2), a - 0.5],
-                axis=-1,
-            ),
-            "m, kappa, a and b",
-        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            return cls._from_natural(
+                np.stack(
+                    [
+                        kappa * m,
+                        -0.5 * kappa,
+                        -(b + 0.5 * kappa * m**2),
+                        a - 0.5,
+                    ],
+                    axis=-1,
+                ),
+                "m, kappa, a and b",
+            )
 
     @property
     def params(self):
@@ -712,7 +729,7 @@ class NormalGamma(ExponentialFamily):
 
     def log_base_measure(self, z):
         """``log h(z) = 0``."""
-        return np.zeros(np.shape(z)[:-1])
+        return np.zeros(np.shape(self._check_z(z))[:-1])
 
     def log_partition(self):
         """``A = log Gamma(a) - a log b + log(2 pi / kappa) / 2``."""

@@ -73,6 +73,8 @@ def check_counts(X, name="X"):
     non-negative integers; there must be at least one document, one word type and one token.
     All-zero documents are allowed (their ``gamma`` stays at the prior ``alpha``).
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
     if sp.issparse(X):
         if X.ndim != 2:
             raise ValueError(
@@ -649,8 +651,8 @@ def perplexity(X, lam, alpha, eta, gamma=None, tol=1e-3, max_iter=100):
     lam = _check_lam(lam)
     _check_vocabulary(X, lam)
     alpha, eta = check_positive(alpha, "alpha"), check_positive(eta, "eta")
+    tol, max_iter = _check_e_step_options(tol, max_iter)
     if gamma is None:
-        tol, max_iter = _check_e_step_options(tol, max_iter)
         gamma = _e_step(
             X,
             lam,
