@@ -349,6 +349,58 @@ def test_empty_documents_keep_the_prior_and_change_nothing(tiny):
     )
 
 
+def test_one_topic_is_exact_its_elbo_the_dirichlet_multinomial_evidence(tiny):
+    # K = 1: theta_d is the point mass at (1,), every z is topic 1, and q(beta) = Dir(eta + n)
+    # with n_w = sum_d n_dw is the exact posterior, so the ELBO is the exact log p(X) =
+    # log B(eta 1 + n) - log B(eta 1) (log B(a) = sum gammaln(a) - gammaln(sum a))
+    X, _ = tiny
+    n = np.asarray(X.sum(axis=0)).ravel()
+    res = lda.batch_vb(X, 1, ALPHA, ETA, seed=0, max_iter=3, tol=None)
+    np.testing.assert_allclose(res.lam, [ETA + n], rtol=1e-12)
+    np.testing.assert_allclose(
+        res.gamma[:, 0], ALPHA + np.asarray(X.sum(axis=1)).ravel()
+    )
+
+    def log_B(a):
+        return gammaln(a).sum() - gammaln(a.sum())
+
+    evidence = log_B(ETA + n) - log_B(np.full(n.size, ETA))
+    value = lda.elbo(X, res.gamma, res.lam, ALPHA, ETA)
+    np.testing.assert_allclose(value, evidence, rtol=1e-12)
+    np.testing.assert_allclose(
+        lda.perplexity(X, res.lam, ALPHA, ETA),
+        np.exp(-evidence / n.sum()),
+        rtol=1e-12,
+    )
+
+
+@pytest.mark.parametrize("K", [1, 3])
+def test_one_word_type_gives_evidence_one_and_the_direct_elbo(K):
+    # V = 1: every token is the one word type, so log p(X) = 0 exactly; the E-step from the
+    # symmetric start is the direct fixed point, the ELBO is the explicit-phi ELBO, below 0 for
+    # K = 3 (mean field cannot hold the prior dependence of theta_d and z_d) and 0 for K = 1
+    X = sp.csr_matrix(np.array([[3], [1], [5]]))
+    lam = np.full((K, 1), 2.5)
+    gamma, sstats, _ = lda.e_step(X, lam, ALPHA, tol=1e-13, max_iter=10_000)
+    direct_gamma, direct_sstats = direct_fixed_point(X, lam, ALPHA)
+    np.testing.assert_allclose(gamma, direct_gamma, rtol=1e-12)
+    np.testing.assert_allclose(sstats, direct_sstats, rtol=1e-12)
+    value = lda.elbo(X, gamma, lam, ALPHA, ETA)
+    np.testing.assert_allclose(
+        value,
+        full_elbo(X, optimal_phi(gamma, lam), gamma, lam, ALPHA, ETA),
+        rtol=1e-12,
+        atol=1e-12,
+    )
+    if K == 1:
+        assert abs(value) < 1e-12
+    else:
+        assert value < -0.1
+    res = lda.batch_vb(X, K, ALPHA, ETA, seed=1, max_iter=4)
+    assert res.elbo_trace[-1] <= 1e-12
+    assert lda.perplexity(X, res.lam, ALPHA, ETA) >= 1.0 - 1e-12
+
+
 def test_one_online_step_with_the_full_corpus_and_rho_one_is_one_batch_iteration(
     synthetic,
 ):

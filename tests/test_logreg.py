@@ -283,9 +283,9 @@ def test_inputs_are_checked_for_nan_shape_and_covariance():
         lr.jj_lambda([0.5, np.nan])
     with pytest.raises(ValueError, match="a must not contain NaN"):
         lr.log_sigmoid_bound(np.inf, 1.0)
-    with pytest.raises(ValueError, match="w must not contain NaN"):
+    with pytest.raises(ValueError, match=r"\bW must not contain NaN"):
         lr.log_joint(np.array([np.nan, 0.0]), X, t, PRIOR_VAR)
-    with pytest.raises(ValueError, match="w must have 2 entries"):
+    with pytest.raises(ValueError, match=r"\bW must have 2 entries"):
         lr.grad_log_joint(np.zeros((4, 3)), X, t, PRIOR_VAR)
     with pytest.raises(ValueError, match="S must be positive definite"):
         lr.elbo(X, t, PRIOR_VAR, m, np.diag([1.0, -1.0]))
@@ -293,7 +293,7 @@ def test_inputs_are_checked_for_nan_shape_and_covariance():
         lr.bound_objective(
             X, t, PRIOR_VAR, m, [[1.0, 0.5], [0.0, 1.0]], np.ones(30)
         )
-    with pytest.raises(ValueError, match="S must not contain NaN"):
+    with pytest.raises(ValueError, match=r"\bS_N must not contain NaN"):
         lr.update_xi(X, m, np.full((2, 2), np.nan))
     with pytest.raises(ValueError, match="S must be positive definite"):
         lr.gaussian_entropy(np.zeros((2, 2)))

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 from scipy.special import (
     digamma,
     gammaln,
@@ -38,7 +39,12 @@ def generic_mixture(x, K, prior_var, eta0, max_iter, tol=None):
 
 @pytest.mark.parametrize(
     ("seed", "n", "K", "prior_var"),
-    [(0, 300, 3, 10.0), (1, 1000, 5, 25.0), (2, 200, 2, 1.0)],
+    [
+        (0, 300, 3, 10.0),
+        (1, 1000, 5, 25.0),
+        (2, 200, 2, 1.0),
+        (3, 150, 1, 4.0),
+    ],
 )
 def test_generic_cavi_reproduces_gmm_cavi(seed, n, K, prior_var):
     x = gmm.simulate(n, K, prior_var, seed=seed).x
@@ -81,6 +87,22 @@ def test_generic_cavi_reproduces_normal_gamma_cavi(prior, seed):
     np.testing.assert_allclose(
         [q_tau.shape, q_tau.rate], [ref.a_N, ref.b_N], rtol=1e-10
     )
+
+
+def test_generic_cavi_with_one_component_is_exact():
+    # K = 1: every c_i is the one component, q(mu) is the exact posterior
+    # N(sum x / (1/sigma^2 + n), 1 / (1/sigma^2 + n)) and the ELBO is log p(x), the density of
+    # x ~ N(0, I + sigma^2 1 1^T) (scipy.stats)
+    x = gmm.simulate(40, 1, 4.0, seed=9).x
+    n, prior_var = x.size, 4.0
+    fit = generic_mixture(x, 1, prior_var, np.zeros((n, 1)), max_iter=3)
+    precision = 1.0 / prior_var + n
+    np.testing.assert_allclose(fit.q["mu"].mean, [x.sum() / precision])
+    np.testing.assert_allclose(fit.q["mu"].var, [1.0 / precision])
+    log_evidence = stats.multivariate_normal(
+        np.zeros(n), np.eye(n) + prior_var
+    ).logpdf(x)
+    np.testing.assert_allclose(fit.elbo_trace[-1], log_evidence, rtol=1e-12)
 
 
 def test_generic_elbo_never_decreases_and_stops_by_tolerance():

@@ -27,10 +27,13 @@ import numpy as np
 
 from ._validate import (
     MAX_ELEMENTS,
+    check_bool,
     check_data,
     check_elements,
+    check_finite_array,
     check_int,
     check_positive,
+    check_returned,
     check_seed,
 )
 
@@ -45,20 +48,21 @@ __all__ = [
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
 
-def _check_q(m, L, mean_field=False):
-    m = check_data(m, "m")
-    L = np.asarray(L, dtype=float)
+def _check_q(m, L, mean_field=False, names=("m", "L")):
+    m = check_data(m, names[0])
+    L = check_finite_array(L, names[1])
     M = m.size
+    n_L = names[1]
     if L.shape != (M, M):
-        raise ValueError(f"L must have shape {(M, M)}, got {L.shape}")
-    if not np.all(np.isfinite(L)):
-        raise ValueError("L must not contain NaN or inf")
+        raise ValueError(
+            f"{n_L} must have shape {(M, M)} (the length of {names[0]}), got {L.shape}"
+        )
     if np.any(np.triu(L, 1) != 0):
-        raise ValueError("L must be lower triangular")
+        raise ValueError(f"{n_L} must be lower triangular")
     if np.any(np.diag(L) <= 0):
-        raise ValueError("L must have a positive diagonal")
+        raise ValueError(f"{n_L} must have a positive diagonal")
     if mean_field and np.any(np.tril(L, -1) != 0):
-        raise ValueError("L must be diagonal for a mean-field q")
+        raise ValueError(f"{n_L} must be diagonal for a mean-field q")
     return m, L
 
 
@@ -73,7 +77,7 @@ def gaussian_entropy(L):
 
     ``L`` is a lower-triangular ``(M, M)`` Cholesky factor with a positive diagonal.
     """
-    L = np.asarray(L, dtype=float)
+    L = check_finite_array(L, "L")
     if L.ndim != 2 or L.shape[0] != L.shape[1] or L.shape[0] < 1:
         raise ValueError(f"L must be a square matrix, got shape {L.shape}")
     _, L = _check_q(np.zeros(L.shape[0]), L)
@@ -94,18 +98,21 @@ def _check_n_samples(n_samples, M, minimum, max_elements):
     return n_samples
 
 
-def _evaluate(f, W, name, shape):
-    """``f(W)`` as a float array of the stated shape, finite (else an error naming ``f``)."""
-    out = np.asarray(f(W), dtype=float)
+def _evaluate(f, W, name, shape, when=""):
+    """``f(W)`` as a float array of the stated shape, finite (else an error naming ``f`` and,
+    in :func:`fit`, the step)."""
+    try:
+        out = check_returned(
+            f(W), name, "its values at draws from q", None, when
+        )
+    except ValueError as err:  # NaN or inf
+        raise ValueError(
+            f"{err} (is q far outside the model's support, or the step size too large?)"
+        ) from None
     if out.shape != shape:
         raise ValueError(
             f"{name} must return an array of shape {shape} for draws of shape {W.shape}, "
-            f"got {out.shape}"
-        )
-    if not np.all(np.isfinite(out)):
-        raise ValueError(
-            f"{name} returned NaN or inf at a draw from q (is q far outside the model's "
-            "support, or the step size too large?)"
+            f"got {out.shape}{when}"
         )
     return out
 
@@ -158,6 +165,7 @@ def reparam_gradient(
     grad_L : array of shape (M, M), lower triangular
     """
     _check_callable(grad_log_joint, "grad_log_joint")
+    mean_field = check_bool(mean_field, "mean_field")
     m, L = _check_q(m, L, mean_field)
     n_samples = _check_n_samples(n_samples, m.size, 1, max_elements)
     eps, W = _draw(m, L, n_samples, check_seed(seed))
@@ -191,7 +199,9 @@ def score_gradient(
     grad_L : array of shape (M, M), lower triangular
     """
     _check_callable(log_joint, "log_joint")
+    mean_field = check_bool(mean_field, "mean_field")
     m, L = _check_q(m, L, mean_field)
+    control_variate = check_bool(control_variate, "control_variate")
     n_samples = _check_n_samples(
         n_samples, m.size, 2 if control_variate else 1, max_elements
     )
@@ -261,7 +271,8 @@ def fit(
     """
     _check_callable(log_joint, "log_joint")
     _check_callable(grad_log_joint, "grad_log_joint")
-    m, L = _check_q(m0, L0, mean_field)
+    mean_field = check_bool(mean_field, "mean_field")
+    m, L = _check_q(m0, L0, mean_field, ("m0", "L0"))
     n_steps = check_int(n_steps, "n_steps", 1)
     check_elements(n_steps, f"n_steps = {n_steps}", max_elements)
     n_samples = _check_n_samples(n_samples, m.size, 1, max_elements)
@@ -288,9 +299,10 @@ def fit(
     for k in range(n_steps):
         mk, Lk = unpack(theta)
         eps, W = _draw(mk, Lk, n_samples, rng)
-        G = _evaluate(grad_log_joint, W, "grad_log_joint", W.shape)
+        when = f" at step {k + 1}"
+        G = _evaluate(grad_log_joint, W, "grad_log_joint", W.shape, when)
         trace[k] = np.mean(
-            _evaluate(log_joint, W, "log_joint", (n_samples,))
+            _evaluate(log_joint, W, "log_joint", (n_samples,), when)
         ) + _entropy(Lk)
         grad_m, grad_L = _reparam(G, eps, Lk, mean_field)
         grad = np.concatenate(

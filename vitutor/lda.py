@@ -33,6 +33,7 @@ from scipy.special import digamma
 from ._validate import (
     MAX_ELEMENTS,
     as_float_array,
+    check_bool,
     check_elements,
     check_int,
     check_nonnegative,
@@ -72,6 +73,8 @@ def check_counts(X, name="X"):
     non-negative integers; there must be at least one document, one word type and one token.
     All-zero documents are allowed (their ``gamma`` stays at the prior ``alpha``).
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
     if sp.issparse(X):
         if X.ndim != 2:
             raise ValueError(
@@ -156,9 +159,11 @@ def _check_vocabulary(X, lam, name="X"):
         )
 
 
-def _check_e_step_options(tol, max_iter):
-    return check_nonnegative(tol, "e_step_tol"), check_int(
-        max_iter, "e_step_max_iter", 1
+def _check_e_step_options(tol, max_iter, prefix=""):
+    # the names the caller's signature uses: tol, max_iter (e_step, transform, perplexity) or
+    # e_step_tol, e_step_max_iter (batch_vb, online_vb)
+    return check_nonnegative(tol, f"{prefix}tol"), check_int(
+        max_iter, f"{prefix}max_iter", 1
     )
 
 
@@ -646,8 +651,8 @@ def perplexity(X, lam, alpha, eta, gamma=None, tol=1e-3, max_iter=100):
     lam = _check_lam(lam)
     _check_vocabulary(X, lam)
     alpha, eta = check_positive(alpha, "alpha"), check_positive(eta, "eta")
+    tol, max_iter = _check_e_step_options(tol, max_iter)
     if gamma is None:
-        tol, max_iter = _check_e_step_options(tol, max_iter)
         gamma = _e_step(
             X,
             lam,
@@ -770,7 +775,10 @@ def batch_vb(
     )
     max_iter = check_int(max_iter, "max_iter", 1)
     tol = None if tol is None else check_nonnegative(tol, "tol")
-    e_tol, e_max = _check_e_step_options(e_step_tol, e_step_max_iter)
+    e_tol, e_max = _check_e_step_options(
+        e_step_tol, e_step_max_iter, "e_step_"
+    )
+    warm_start = check_bool(warm_start, "warm_start")
     nonempty = np.diff(X.indptr) > 0
     trace, inner = [], []
     converged = False
@@ -883,7 +891,10 @@ def online_vb(
         else rng
     )
     batches = minibatches(D, batch_size, seed=batch_rng)
-    e_tol, e_max = _check_e_step_options(e_step_tol, e_step_max_iter)
+    e_tol, e_max = _check_e_step_options(
+        e_step_tol, e_step_max_iter, "e_step_"
+    )
+    warm_start = check_bool(warm_start, "warm_start")
     if eval_every is not None:
         eval_every = check_int(eval_every, "eval_every", 1)
     trace, at = [], []

@@ -32,6 +32,7 @@ from scipy.special import expit, logsumexp
 from ._validate import (
     MAX_ELEMENTS,
     check_binary_labels,
+    check_broadcast,
     check_covariance,
     check_data,
     check_design,
@@ -77,13 +78,13 @@ def _check(X, t, prior_var):
     )
 
 
-def _check_gaussian(m, S, M):
-    m = check_data(m, "m")
+def _check_gaussian(m, S, M, names=("m", "S")):
+    m = check_data(m, names[0])
     if m.size != M:
         raise ValueError(
-            f"m must have {M} entries (one per column of X), got {m.size}"
+            f"{names[0]} must have {M} entries (one per column of X), got {m.size}"
         )
-    return m, check_covariance(S, M, "S")
+    return m, check_covariance(S, M, names[1])
 
 
 def simulate(
@@ -136,6 +137,7 @@ def log_sigmoid_bound(a, xi):
     Equality holds at ``a = +-xi``.  ``a`` and ``xi`` are finite real arrays that broadcast.
     """
     a, xi = check_finite_array(a, "a"), check_finite_array(xi, "xi")
+    check_broadcast({"a": a.shape, "xi": xi.shape})
     return (
         -np.logaddexp(0.0, -xi)
         + 0.5 * (a - xi)
@@ -158,11 +160,11 @@ def update_q(X, t, prior_var, xi):
     return _update_q(X, t, prior_var, _check_xi(xi, X.shape[0]))
 
 
-def _check_xi(xi, N):
-    xi = check_data(xi, "xi")
+def _check_xi(xi, N, name="xi"):
+    xi = check_data(xi, name)
     if xi.size != N:
         raise ValueError(
-            f"xi must have one entry per observation ({N}), got {xi.size}"
+            f"{name} must have one entry per observation ({N}), got {xi.size}"
         )
     return xi
 
@@ -181,7 +183,7 @@ def update_xi(X, m_N, S_N):
     x_n``.
     """
     X = check_design(X, "X")
-    m_N, S_N = _check_gaussian(m_N, S_N, X.shape[1])
+    m_N, S_N = _check_gaussian(m_N, S_N, X.shape[1], ("m_N", "S_N"))
     return _update_xi(X, m_N, S_N)
 
 
@@ -264,7 +266,11 @@ def em(X, t, prior_var, xi0=None, max_iter=500, tol=1e-12):
     JJResult
     """
     X, t, prior_var = _check(X, t, prior_var)
-    xi = np.ones(X.shape[0]) if xi0 is None else _check_xi(xi0, X.shape[0])
+    xi = (
+        np.ones(X.shape[0])
+        if xi0 is None
+        else _check_xi(xi0, X.shape[0], "xi0")
+    )
     max_iter = check_int(max_iter, "max_iter", 1)
     tol = check_positive(tol, "tol")
     trace, converged = [], False
@@ -282,10 +288,10 @@ def em(X, t, prior_var, xi0=None, max_iter=500, tol=1e-12):
 
 
 def _as_rows(W, M):
-    W = check_finite_array(W, "w")
+    W = check_finite_array(W, "W")
     if W.ndim < 1 or W.shape[-1] != M:
         raise ValueError(
-            f"w must have {M} entries in its last axis, got shape {W.shape}"
+            f"W must have {M} entries in its last axis, got shape {W.shape}"
         )
     return W
 

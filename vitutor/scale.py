@@ -33,10 +33,12 @@ from distributed import Client, futures_of
 
 from ._validate import (
     MAX_ELEMENTS,
+    check_bool,
     check_elements,
     check_int,
     check_nonnegative,
     check_positive,
+    check_returned,
     check_seed,
 )
 from .expfam import ExponentialFamily
@@ -45,6 +47,7 @@ from .svi import (
     _check_lam,
     _elbo_of,
     _natural_step,
+    _run_local_step,
     _svi_arguments,
     _svi_result,
     minibatches,
@@ -97,10 +100,7 @@ def _check_array(x):
         raise ValueError(
             f"x must be chunked along its first axis (data points) only, got chunks {x.chunks}"
         )
-    if not (
-        np.issubdtype(x.dtype, np.floating)
-        or np.issubdtype(x.dtype, np.integer)
-    ):
+    if not _is_real(x.dtype):
         raise TypeError(f"x must hold real numbers, got dtype {x.dtype}")
     return x
 
@@ -157,16 +157,23 @@ def from_npy(path, chunk_size, max_chunks=MAX_CHUNKS):
     -------
     dask.array.Array
     """
-    path = os.fspath(path)
+    path = _check_npy(path)
     chunk_size = check_int(chunk_size, "chunk_size", 1)
-    header = np.load(path, mmap_mode="r")
-    n, shape, dtype = header.shape[0], header.shape[1:], header.dtype
-    del header
-    if n < 1 or not np.issubdtype(dtype, np.number):
+    try:
+        header = np.load(path, mmap_mode="r")
+    except ValueError as err:
         raise ValueError(
-            f"path must hold a non-empty numeric array, got shape {(n,) + shape} of dtype "
-            f"{dtype}"
+            f"path must hold an array of real numbers, but {path!r} cannot be "
+            f"memory-mapped: {err}"
+        ) from None
+    shape, dtype = header.shape, header.dtype
+    del header
+    if len(shape) < 1 or shape[0] < 1 or not _is_real(dtype):
+        raise ValueError(
+            f"path must hold a non-empty numeric array of real numbers, got shape {shape} of "
+            f"dtype {dtype}"
         )
+    n, shape = shape[0], shape[1:]
     chunk_size = _check_chunks(n, chunk_size, max_chunks)
     starts = range(0, n, chunk_size)
     parts = [
@@ -178,6 +185,33 @@ def from_npy(path, chunk_size, max_chunks=MAX_CHUNKS):
         for a in starts
     ]
     return da.concatenate(parts, axis=0)
+
+
+def _is_real(dtype):
+    return dtype != np.bool_ and (
+        np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)
+    )
+
+
+def _check_npy(path):
+    """``path`` as a str naming a readable ``.npy`` file (not ``.npz``, text or pickles)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"path must be a str or os.PathLike naming a .npy file, got {type(path).__name__}"
+        )
+    path = os.fspath(path)
+    if not isinstance(path, str):
+        path = os.fsdecode(path)
+    if not os.path.isfile(path):
+        raise ValueError(f"path must name an existing .npy file, got {path!r}")
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic != b"\x93NUMPY":
+        raise ValueError(
+            f"path must name a .npy file (numpy.save), but {path!r} does not start with the "
+            ".npy magic string (an .npz archive, text or a pickle?)"
+        )
+    return path
 
 
 def _read_rows(path, start, stop):
@@ -284,17 +318,25 @@ def check_finite(client, x):
 
 def _block_sums(block, local_step, mean_T, rows=None, weight=1.0):
     # one chunk's (sum_i E[t(z_i, x_i)], sum_i local ELBO terms), flattened into alpha.size + 1
-    # numbers; a chunk drawn by chunk_minibatches scales its sums by its weight
+    # numbers; local_step's output is checked here (a pair, stats of alpha's shape, a number),
+    # its NaN or inf on the client, where the iteration is known; a chunk drawn by
+    # chunk_minibatches scales its sums by its weight
     part = block if rows is None else block[rows]
-    stats, local = local_step(np.asarray(part, dtype=float), mean_T)
-    return weight * np.concatenate([np.ravel(stats), [float(local)]])
+    stats, local = _run_local_step(
+        local_step,
+        np.asarray(part, dtype=float),
+        mean_T,
+        " in a chunk on a worker",
+        finite=False,
+    )
+    return weight * np.concatenate([np.ravel(stats), [local]])
 
 
 def _sum_parts(*parts):
     return np.sum(np.stack(parts), axis=0)
 
 
-def _map_reduce(client, model, x, mean_T, rows_by_chunk=None):
+def _map_reduce(client, model, x, mean_T, rows_by_chunk=None, when=""):
     blocks = x.to_delayed().ravel()
     if rows_by_chunk is None:
         parts = [
@@ -311,7 +353,13 @@ def _map_reduce(client, model, x, mean_T, rows_by_chunk=None):
     total = client.compute(
         dask.delayed(_sum_parts, pure=False)(*parts)
     ).result()
-    return total[:-1].reshape(model.alpha.shape), float(total[-1])
+    stats = check_returned(
+        total[:-1], "local_step", "stats (in some chunk)", None, when
+    )
+    local = check_returned(
+        total[-1], "local_step", "local_elbo (in some chunk)", (), when
+    )
+    return stats.reshape(model.alpha.shape), float(local)
 
 
 def local_sums(client, model, x, lam):
@@ -410,15 +458,21 @@ def cavi(
     max_iter = check_int(max_iter, "max_iter", 1)
     tol = check_nonnegative(tol, "tol")
     callback = _check_callback(callback)
-    if check:
+    if check_bool(check, "check"):
         check_finite(client, x)
-    stats, _ = _map_reduce(client, model, x, model.family(lam).mean_T())
+    stats, _ = _map_reduce(
+        client, model, x, model.family(lam).mean_T(), when=" at iteration 0"
+    )
     trace = []
     converged = False
     for t in range(1, max_iter + 1):
         lam = model.alpha + stats
         stats, local = _map_reduce(
-            client, model, x, model.family(lam).mean_T()
+            client,
+            model,
+            x,
+            model.family(lam).mean_T(),
+            when=f" at iteration {t}",
         )
         trace.append(_elbo_of(model, lam, local))
         if callback is not None:
@@ -502,7 +556,7 @@ def svi(
     )
     n_steps = rho.size
     callback = _check_callback(callback)
-    if check:
+    if check_bool(check, "check"):
         check_finite(client, x)
     offsets = _offsets(x)
     if chunks_per_step is None:
@@ -514,14 +568,20 @@ def svi(
         )
         scale = 1.0  # each chunk's sums carry their own weight
 
-    def full_elbo(lam):
+    def full_elbo(lam, t):
         return _elbo_of(
             model,
             lam,
-            _map_reduce(client, model, x, model.family(lam).mean_T())[1],
+            _map_reduce(
+                client,
+                model,
+                x,
+                model.family(lam).mean_T(),
+                when=f" (full-data ELBO at step {t})",
+            )[1],
         )
 
-    trace, at = ([], []) if eval_every is None else ([full_elbo(lam)], [0])
+    trace, at = ([], []) if eval_every is None else ([full_elbo(lam, 0)], [0])
     for t in range(1, n_steps + 1):
         if chunks_per_step is None:
             idx = next(batches)
@@ -533,13 +593,18 @@ def svi(
         else:
             rows_by_chunk = next(plans)
         stats, _ = _map_reduce(
-            client, model, x, model.family(lam).mean_T(), rows_by_chunk
+            client,
+            model,
+            x,
+            model.family(lam).mean_T(),
+            rows_by_chunk,
+            when=f" at step {t}",
         )
         lam = _natural_step(model, lam, stats, scale, rho[t - 1])
         if callback is not None:
             callback(t, lam)
         if eval_every is not None and (t == n_steps or t % eval_every == 0):
-            trace.append(full_elbo(lam))
+            trace.append(full_elbo(lam, t))
             at.append(t)
     return _svi_result(model, lam, trace, at, rho, batch_size, kappa, tau0, n)
 
