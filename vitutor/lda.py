@@ -733,9 +733,13 @@ def batch_vb(
     """Batch variational Bayes for LDA (variational EM over ``lam``) -- algorithm
     :prf:ref:`lda-batch`.
 
-    Each iteration runs the E-step over all documents (eqs. :eq:`lda-phi`, :eq:`lda-gamma`), each
-    started from its previous ``gamma`` (warm start), then sets ``lam = eta + sum_d n_dw phi_dwk``
-    (eq. :eq:`lda-lambda`).  With E-steps run to convergence, the ELBO never decreases.
+    Each iteration runs the E-step over all documents (eqs. :eq:`lda-phi`, :eq:`lda-gamma`), then
+    sets ``lam = eta + sum_d n_dw phi_dwk`` (eq. :eq:`lda-lambda`).  By default
+    (``warm_start=False``) every E-step starts from fresh Gamma(100, 1/100) draws of ``gamma``, as
+    in Hoffman et al. and scikit-learn: that is not coordinate ascent, and the ELBO can decrease
+    from one iteration to the next.  With ``warm_start=True`` each E-step starts from the previous
+    ``gamma``; with E-steps run to convergence the iteration is coordinate ascent and the ELBO
+    never decreases.
 
     Parameters
     ----------
@@ -754,9 +758,10 @@ def batch_vb(
     max_iter : int
         Outer iterations, ``>= 1``.
     warm_start : bool
-        Start each E-step from the previous ``gamma`` instead of fresh draws.  Coordinate ascent
-        proper (the ELBO can only rise), but it tends to stay near the first iterations' poor
-        assignments; fresh draws, as in Hoffman et al. and scikit-learn, find better optima.
+        Start each E-step from the previous ``gamma`` instead of fresh draws (default False).
+        Coordinate ascent proper (with converged E-steps the ELBO can only rise), but it tends
+        to stay near the first iterations' poor assignments; fresh draws, as in Hoffman et al.
+        and scikit-learn, find better optima.
     tol : float or None
         Stop when the relative change of the ELBO is below ``tol``; None evaluates no ELBO and
         runs ``max_iter`` iterations.
@@ -853,9 +858,12 @@ def online_vb(
     :prf:ref:`lda-online`.
 
     Step ``t`` draws a minibatch ``B`` of distinct documents (:func:`vitutor.svi.minibatches`),
-    runs the E-step on it (warm-started from the documents' last ``gamma``), and moves
+    runs the E-step on it (from fresh Gamma(100, 1/100) draws of the documents' ``gamma`` by
+    default, from their last ``gamma`` with ``warm_start=True``), and moves
     ``lam <- (1 - rho_t) lam + rho_t (eta + (D / |B|) sum_{d in B} n_dw phi_dwk)`` with
     ``rho_t = (t + tau0)^(-kappa)`` (:func:`vitutor.svi.step_sizes`) -- eq. :eq:`lda-online-step`.
+    The steps are noisy: the full-corpus ELBO is not monotone in ``t``, with or without warm
+    starts.
 
     Parameters
     ----------
