@@ -1085,14 +1085,17 @@ def document_completion(X_obs, X_held, lam, alpha, tol=1e-3, max_iter=100):
     -------
     Completion
     """
-    X_obs, lam, alpha, gamma0, tol, max_iter = _check_local(
-        X_obs, lam, alpha, None, tol, max_iter
-    )
+    X_obs = check_counts(X_obs, "X_obs")
+    lam = _check_lam(lam)
+    _check_vocabulary(X_obs, lam, "X_obs")
+    alpha = check_positive(alpha, "alpha")
+    tol, max_iter = _check_e_step_options(tol, max_iter)
     X_held = check_counts(X_held, "X_held")
     if X_held.shape != X_obs.shape:
         raise ValueError(
             f"X_held must have the shape of X_obs {X_obs.shape}, got {X_held.shape}"
         )
+    gamma0 = np.ones((X_obs.shape[0], lam.shape[0]))
     gamma = _e_step(X_obs, lam, alpha, gamma0, tol, max_iter, sstats=False)[0]
     theta_bar = gamma / gamma.sum(axis=1, keepdims=True)  # E_q[theta_d]
     beta_bar = lam / lam.sum(axis=1, keepdims=True)  # E_q[beta_k]
@@ -1360,7 +1363,10 @@ def variational_em(
         )
     max_iter = check_int(max_iter, "max_iter", 1)
     tol = check_nonnegative(tol, "tol")
-    e_tol, e_max = _check_e_step_options(e_step_tol, e_step_max_iter)
+    e_tol, e_max = _check_e_step_options(
+        e_step_tol, e_step_max_iter, "e_step_"
+    )
+    warm_start = check_bool(warm_start, "warm_start")
     prior_tol = check_nonnegative(prior_tol, "prior_tol")
     prior_max_iter = check_int(prior_max_iter, "prior_max_iter", 1)
     trace, alphas, etas = [], [], []
