@@ -449,7 +449,7 @@ def fit(**kwargs):
                 3,
                 control_variate="no",
             ),
-            TypeError,
+            ValueError,  # a string, but not 'baseline' or 'scaled'
             word("control_variate"),
         ),
         (
@@ -958,6 +958,34 @@ def _calls():
                 "seed": 0,
                 "control_variate": True,
                 "mean_field": False,
+                "max_elements": 200,
+            },
+        ),
+        (
+            "bbvi.path_gradient",
+            bbvi.path_gradient,
+            {
+                "grad_log_joint": gauss_grad,
+                "m": m,
+                "L": S,
+                "n_samples": 3,
+                "seed": 0,
+                "mean_field": False,
+                "max_elements": 100,
+            },
+        ),
+        (
+            "bbvi.rao_blackwell_gradient",
+            bbvi.rao_blackwell_gradient,
+            {
+                "blanket_log_joint": lambda W: np.tile(
+                    gauss_log_joint(W)[:, None], (1, 2)
+                ),
+                "m": m,
+                "L": np.diag(np.diag(S)),
+                "n_samples": 3,
+                "seed": 0,
+                "control_variate": "scaled",
                 "max_elements": 100,
             },
         ),
@@ -976,6 +1004,9 @@ def _calls():
                 "seed": 0,
                 "average_last": 0.5,
                 "max_elements": 100,
+                "estimator": "reparam",
+                "control_variate": False,
+                "blanket_log_joint": None,
             },
         ),
     ]
