@@ -1,5 +1,18 @@
 """Small fixes to the HTML of Jupyter Book 1 that the browser test relies on.
 
+* Navigation on every width: pydata-sphinx-theme 0.17 renders its own
+  sidebar toggles in a top navbar that sphinx-book-theme hides, and both
+  themes' scripts bind only the first ``.primary-toggle`` /
+  ``.secondary-toggle`` of the page (``document.querySelector``), which is
+  that hidden one: the visible buttons in the article header then only show
+  their tooltip, so on a phone the table of contents cannot be opened and on
+  a desktop the sidebar cannot be collapsed (pydata-sphinx-theme issue 2451).
+  The navbar is only rendered when one of the ``navbar_*`` slots has an item;
+  sphinx-book-theme empties all of them except ``navbar_persistent``, which
+  pydata-sphinx-theme fills with a search button when it is not set.  Setting
+  it to an empty list removes the navbar (the article header keeps its own
+  search button), so the visible toggles are the only ones and both themes'
+  handlers bind to them.
 * sphinx-thebe registers its configuration script twice, and the second
   copy throws "Identifier 'THEBE_JS_URL' has already been declared": each
   page's scripts are de-duplicated.
@@ -10,12 +23,14 @@
 * static/vitutor.css and static/vitutor.js keep wide display equations,
   tables and code inside their own scrolling box at any screen width, and
   fade the right edge of a box that has more to show (the scroll cue the
-  browser test checks at 400 px).
+  browser test checks at 400 px); on a phone, a link followed in the
+  contents dialog closes it.
 """
 
 import pathlib
 
-STATIC = pathlib.Path(__file__).resolve().parent / "static"
+HERE = pathlib.Path(__file__).resolve().parent
+STATIC = HERE / "static"
 
 DEFAULT_MODE = (
     "if (!document.documentElement.dataset.mode) "
@@ -44,6 +59,11 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
     scripts[:] = unique
 
 
+def _configure(app, config):
+    # no theme navbar, so no hidden sidebar toggles (see the module docstring)
+    config.html_theme_options.setdefault("navbar_persistent", [])
+
+
 def _add_static(app):
     app.config.html_static_path.append(str(STATIC))
 
@@ -52,6 +72,7 @@ def setup(app):
     app.add_js_file(None, body=DEFAULT_MODE, priority=100)
     app.add_js_file("vitutor.js")
     app.add_css_file("vitutor.css")
+    app.connect("config-inited", _configure)
     app.connect("builder-inited", _add_static)
     # html-page-context stops at the first handler that returns a template
     # name: run first.

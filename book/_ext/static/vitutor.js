@@ -42,3 +42,20 @@
   });
   window.vitutorMarkOverflow = mark;
 })();
+
+// On a narrow screen the theme shows the table of contents and the page's contents in a modal
+// dialog; following a link to a place on the same page left that dialog open over the text.
+// Close it once the link has been followed.
+document.addEventListener("click", function (event) {
+  "use strict";
+  var link = event.target.closest && event.target.closest("dialog[open] a[href]");
+  if (!link) {
+    return;
+  }
+  var dialog = link.closest("dialog");
+  window.setTimeout(function () {
+    if (dialog.open) {
+      dialog.close();
+    }
+  }, 0);
+});
