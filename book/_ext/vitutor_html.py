@@ -13,6 +13,12 @@
   it to an empty list removes the navbar (the article header keeps its own
   search button), so the visible toggles are the only ones and both themes'
   handlers bind to them.
+* Weight: pydata-sphinx-theme loads FontAwesome twice, as a web font from its
+  stylesheet (which draws every icon the pages use) and as a 1.5 MB script
+  that would turn icons into inline SVG; the script is dropped
+  (templates/layout.html).  The search index and Sphinx's search code are
+  loaded on every page for the theme's search-as-you-type, which the book
+  leaves off; they stay on the search page only.
 * sphinx-thebe registers its configuration script twice, and the second
   copy throws "Identifier 'THEBE_JS_URL' has already been declared": each
   page's scripts are de-duplicated.
@@ -31,6 +37,7 @@ import pathlib
 
 HERE = pathlib.Path(__file__).resolve().parent
 STATIC = HERE / "static"
+TEMPLATES = HERE / "templates"
 
 DEFAULT_MODE = (
     "if (!document.documentElement.dataset.mode) "
@@ -62,6 +69,7 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
 def _configure(app, config):
     # no theme navbar, so no hidden sidebar toggles (see the module docstring)
     config.html_theme_options.setdefault("navbar_persistent", [])
+    config.templates_path.insert(0, str(TEMPLATES))
 
 
 def _add_static(app):
