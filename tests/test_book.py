@@ -148,3 +148,55 @@ def test_blog_posts_are_cited_as_blog_posts_not_seeds(path):
     assert not found, (
         f"{path.name}: a blog post called a seed: {found.group(0)!r}"
     )
+
+
+def bibliography_entries():
+    from pybtex.database import parse_file
+
+    return parse_file(str(ROOT / "book" / "references.bib")).entries
+
+
+def test_blog_posts_name_their_author_title_and_address():
+    for key, entry in bibliography_entries().items():
+        if entry.type.lower() not in ("misc", "online"):
+            continue
+        authors = [str(p) for p in entry.persons.get("author", [])]
+        assert authors, f"{key}: no author (or site) named"
+        assert not any("anonymous" in a.lower() for a in authors), (
+            f"{key}: 'Anonymous' is not an author; name the site instead"
+        )
+        assert entry.fields.get("title"), f"{key}: no title"
+        published = entry.fields.get("howpublished", "")
+        assert "url" in entry.fields or "no web address" in published, (
+            f"{key}: no url (or a note that the copy used gives no web address)"
+        )
+        year = entry.fields.get("year", "")
+        assert year not in published + entry.fields.get("note", ""), (
+            f"{key}: the year {year} is also in howpublished/note, so the "
+            "bibliography prints it twice"
+        )
+
+
+def test_bibliography_labels_read_author_year_like_the_citations():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    try:
+        from vitutor_html import AuthorYearStyle
+    finally:
+        sys.path.pop(0)
+    config = (ROOT / "_config.yml").read_text()
+    assert re.search(
+        r"^\s*bibtex_reference_style: author_year\b", config, re.M
+    )
+    assert re.search(r"^\s*bibtex_default_style: vitutor\b", config, re.M)
+    style = AuthorYearStyle()
+    entries = style.sort(bibliography_entries().values())
+    labels = list(style.format_labels(entries))
+    for label in labels:
+        assert re.fullmatch(r"\D+, (\d{4}|n\.d\.)[a-z]?", label), label
+    assert len(set(labels)) == len(labels)
+    by_key = {e.key: label for e, label in zip(entries, labels, strict=True)}
+    assert by_key["blei2017variational"] == "Blei et al., 2017"
+    assert by_key["kingma2014auto"] == "Kingma and Welling, 2014"
+    assert by_key["hardle1991smoothing"] == "Härdle, 1991"

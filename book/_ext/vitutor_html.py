@@ -26,6 +26,10 @@
   localStorage), and pydata-sphinx-theme then logs "Got invalid theme mode"
   as a console error: an empty mode is normalised to ``auto`` (follow the
   reader's system setting) before the theme reads it.
+* Bibliography: citations read author-year ("Blei et al., 2017"), and so do
+  the labels of the bibliography (the ``vitutor`` pybtex style: plain's
+  formatting and author-year-title order, author-year labels) instead of
+  numbers [1]-[30].
 * static/vitutor.css and static/vitutor.js keep wide display equations,
   tables and code inside their own scrolling box at any screen width, and
   fade the right edge of a box that has more to show (the scroll cue the
@@ -33,7 +37,13 @@
   contents dialog closes it.
 """
 
+import collections
 import pathlib
+
+from pybtex.plugin import register_plugin
+from pybtex.richtext import Text
+from pybtex.style.formatting.plain import Style as PlainStyle
+from pybtex.style.labels import BaseLabelStyle
 
 HERE = pathlib.Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -43,6 +53,56 @@ DEFAULT_MODE = (
     "if (!document.documentElement.dataset.mode) "
     "{ document.documentElement.dataset.mode = 'auto'; }"
 )
+
+
+def _plain(latex):
+    """A BibTeX name or year as plain text ({\\"a} -> a with umlaut)."""
+    return Text.from_latex(latex).render_as("text")
+
+
+def author_year_label(entry):
+    """'Blei et al., 2017', 'Kingma and Welling, 2014', 'Hui, 2019'.
+
+    The same author part as the in-text citations of sphinxcontrib-bibtex's
+    author_year reference style; a post without a date has year 'n.d.'.
+    """
+    persons = entry.persons.get("author") or entry.persons.get("editor") or []
+    last = [_plain(" ".join(p.prelast_names + p.last_names)) for p in persons]
+    if not last:
+        names = _plain(entry.fields.get("title", entry.key))
+    elif len(last) == 1:
+        names = last[0]
+    elif len(last) == 2:
+        names = f"{last[0]} and {last[1]}"
+    else:
+        names = f"{last[0]} et al."
+    return f"{names}, {_plain(entry.fields.get('year', 'n.d.'))}"
+
+
+class AuthorYearLabelStyle(BaseLabelStyle):
+    """Author-year labels; two equal labels get 2013a, 2013b."""
+
+    def format_labels(self, sorted_entries):
+        labels = [author_year_label(e) for e in sorted_entries]
+        total = collections.Counter(labels)
+        seen = collections.Counter()
+        for label in labels:
+            if total[label] > 1:
+                seen[label] += 1
+                label += "abcdefghijklmnopqrstuvwxyz"[seen[label] - 1]
+            yield label
+
+
+class AuthorYearStyle(PlainStyle):
+    """pybtex's plain style (author, year, title order), author-year labels."""
+
+    default_label_style = "vitutor_author_year"
+
+
+register_plugin(
+    "pybtex.style.labels", "vitutor_author_year", AuthorYearLabelStyle
+)
+register_plugin("pybtex.style.formatting", "vitutor", AuthorYearStyle)
 
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree):
