@@ -33,8 +33,8 @@
 * static/vitutor.css and static/vitutor.js keep wide display equations,
   tables and code inside their own scrolling box at any screen width, and
   fade the right edge of a box that has more to show (the scroll cue the
-  browser test checks at 400 px); on a phone, a link followed in the
-  contents dialog closes it.
+  browser test checks at 400 px); printed outputs wrap at every width; the
+  search page shows its snippets without raw TeX.
 """
 
 import collections
