@@ -190,6 +190,14 @@ def math_lines_read_as_list_items(md):
     found = []
     for paragraph in re.split(r"\n\s*\n", without_code(md)):
         for span in MATH_SPAN.finditer(paragraph):
+            line_start = paragraph.rfind("\n", 0, span.start()) + 1
+            if (
+                span.group(1)
+                and not paragraph[line_start : span.start()].strip()
+            ):
+                # $$ opening a line starts a display block (MyST's dollarmath block
+                # rule): its lines are math, never list items
+                continue
             tex = span.group(1) or span.group(2)
             found += [
                 line.strip()
@@ -201,14 +209,17 @@ def math_lines_read_as_list_items(md):
 
 def test_a_math_line_read_as_a_list_item_is_detected():
     # the fault of chapter 4b: the second line of an inline formula began with "+ "
-    md = (
-        "The ELBO is $\\log p(x)\n+ \\mathrm{KL}(q \\| p)$ here.\n\n$$a\n- b$$"
-    )
+    md = "The ELBO is $\\log p(x)\n+ \\mathrm{KL}(q \\| p)$, and $$a\n- b$$ too."
     assert math_lines_read_as_list_items(md) == [
         "+ \\mathrm{KL}(q \\| p)",
         "- b",
     ]
-    fine = "$a +\nb$ and `$x\n- y$` and\n```{math}\na\n- b\n```\ncosts \\$5 - \\$3"
+    # an operator ending a line, code, a {math} block, escaped dollars, and $$ opening a line
+    # (a display block, whose lines are not Markdown) are all fine
+    fine = (
+        "$a +\nb$ and `$x\n- y$` and\n```{math}\na\n- b\n```\ncosts \\$5 - \\$3\n"
+        "so\n$$\na\n- b\n$$"
+    )
     assert math_lines_read_as_list_items(fine) == []
 
 
