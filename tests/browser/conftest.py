@@ -86,7 +86,8 @@ def pytest_terminal_summary(terminalreporter, config):
             f" {figures:3d} ({svg:2d})"
             f" {n('figures_below_8px'):5d}"
             f" {smallest if smallest is not None else '-':>7}"
-            f" {weight.get('total', 0) / 1e6:7.2f} {weight.get('script', 0) / 1e6:7.2f}"
+            f" {weight.get('page', weight.get('total', 0)) / 1e6:7.2f}"
+            f" {weight.get('script', 0) / 1e6:7.2f}"
         )
     write(
         f"  total: {totals['ds']} displays scroll, {totals['dc']} cut; inline formulas "
