@@ -323,3 +323,17 @@ def test_bibliography_labels_read_author_year_like_the_citations():
     assert by_key["blei2017variational"] == "Blei et al., 2017"
     assert by_key["kingma2014auto"] == "Kingma and Welling, 2014"
     assert by_key["hardle1991smoothing"] == "Härdle, 1991"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_a_symlog_axis_states_where_it_turns_logarithmic(path):
+    # matplotlib's symlog axis is linear on [-linthresh, linthresh], with linthresh = 2 by
+    # default: a figure that uses it sets linthresh in the code, where its caption can be checked
+    # against it (chapter 6's caption once said "logarithmic beyond one pass" of a default axis)
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and "symlog" in source:
+            assert "linthresh" in source, (
+                f"{path.name}, cell {cell['id']}: symlog without linthresh"
+            )

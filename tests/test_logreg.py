@@ -232,6 +232,78 @@ def test_expected_log_lik_matches_adaptive_quadrature():
     )
 
 
+def _quad_term(x_n, t_n, m, S):
+    """E_q[log p(t_n | w)] by scipy's adaptive quadrature over a_n = w^T x_n, split at the
+    mean, at +-1, 3 and 10 sd and at the sigmoid's bend a = 0."""
+    mu, sd = x_n @ m, np.sqrt(x_n @ S @ x_n)
+    lo, hi = mu - 40 * sd, mu + 40 * sd
+    pts = [mu + k * sd for k in (-10, -3, -1, 0, 1, 3, 10)]
+    pts += [0.0] if lo < 0 < hi else []
+
+    def integrand(a):
+        return stats.norm.pdf(a, mu, sd) * (t_n * a - np.logaddexp(0, a))
+
+    val, err = integrate.quad(
+        integrand,
+        lo,
+        hi,
+        points=sorted(pts),
+        epsabs=1e-15,
+        epsrel=1e-13,
+        limit=400,
+    )
+    return val, sd
+
+
+@pytest.mark.parametrize(
+    "case", ["narrow", "posterior", "prior", "very wide", "mixed"]
+)
+def test_expected_log_lik_is_exact_to_rounding_for_narrow_and_wide_q(case):
+    # separable data: the sigmoid's bend at a = 0 matters most when q is wide
+    x = np.linspace(-3.0, 3.0, 12)
+    X, t = np.column_stack([np.ones(12), x]), (x > 0).astype(float)
+    m, S = {
+        "narrow": (np.array([0.3, 2.0]), np.diag([1e-4, 4e-4])),
+        "posterior": (
+            np.array([0.1, 3.0]),
+            np.array([[0.5, 0.2], [0.2, 0.9]]),
+        ),
+        "prior": (np.zeros(2), 25.0 * np.eye(2)),
+        "very wide": (np.array([-4.0, 1.0]), 1e6 * np.eye(2)),
+        "mixed": (np.array([0.5, -1.0]), np.diag([0.04, 0.3])),
+    }[case]
+    sds = []
+    for x_n, t_n in zip(X, t, strict=True):
+        ref, sd = _quad_term(x_n, t_n, m, S)
+        sds.append(sd)
+        got = lr.expected_log_lik(x_n[None, :], [t_n], m, S)
+        assert abs(got - ref) <= 1e-13 * max(1.0, abs(ref)), (sd, got, ref)
+    sds = np.array(sds)
+    # the cases cover both rules: sd <= 1 (Gauss-Hermite), sd > 1 (kink + remainder)
+    assert {
+        "narrow": sds.max() < 0.1,
+        "posterior": sds.min() < 1.0 and sds.max() > 2.5,
+        "prior": sds.min() >= 5.0,
+        "very wide": sds.min() >= 1000.0,
+        "mixed": sds.min() < 1.0 < sds.max(),
+    }[case]
+
+
+def test_many_gauss_hermite_nodes_give_the_same_number_not_nan():
+    X, t = _data()
+    m, S = np.array([-1.0, 1.4]), np.array([[0.3, -0.1], [-0.1, 0.2]])
+    base = lr.expected_log_lik(X, t, m, S)
+    for n_nodes in (150, 151, 300, 1000, 5000):
+        got = lr.expected_log_lik(X, t, m, S, n_nodes=n_nodes)
+        assert np.isfinite(got)
+        np.testing.assert_allclose(got, base, rtol=1e-14)
+    np.testing.assert_allclose(
+        lr.elbo(X, t, PRIOR_VAR, m, S, n_nodes=2000),
+        lr.elbo(X, t, PRIOR_VAR, m, S),
+        rtol=1e-14,
+    )
+
+
 def test_elbo_plus_kl_equals_log_evidence():
     X, t = _data()
     g = lr.grid_posterior(X, t, PRIOR_VAR)
@@ -283,9 +355,9 @@ def test_inputs_are_checked_for_nan_shape_and_covariance():
         lr.jj_lambda([0.5, np.nan])
     with pytest.raises(ValueError, match="a must not contain NaN"):
         lr.log_sigmoid_bound(np.inf, 1.0)
-    with pytest.raises(ValueError, match="w must not contain NaN"):
+    with pytest.raises(ValueError, match=r"\bW must not contain NaN"):
         lr.log_joint(np.array([np.nan, 0.0]), X, t, PRIOR_VAR)
-    with pytest.raises(ValueError, match="w must have 2 entries"):
+    with pytest.raises(ValueError, match=r"\bW must have 2 entries"):
         lr.grad_log_joint(np.zeros((4, 3)), X, t, PRIOR_VAR)
     with pytest.raises(ValueError, match="S must be positive definite"):
         lr.elbo(X, t, PRIOR_VAR, m, np.diag([1.0, -1.0]))
@@ -293,7 +365,7 @@ def test_inputs_are_checked_for_nan_shape_and_covariance():
         lr.bound_objective(
             X, t, PRIOR_VAR, m, [[1.0, 0.5], [0.0, 1.0]], np.ones(30)
         )
-    with pytest.raises(ValueError, match="S must not contain NaN"):
+    with pytest.raises(ValueError, match=r"\bS_N must not contain NaN"):
         lr.update_xi(X, m, np.full((2, 2), np.nan))
     with pytest.raises(ValueError, match="S must be positive definite"):
         lr.gaussian_entropy(np.zeros((2, 2)))
@@ -314,6 +386,11 @@ def test_allocations_sized_by_an_argument_are_capped():
         lr.grid_posterior(X, t, PRIOR_VAR, n_grid=100_000)
     with pytest.raises(ValueError, match="n_nodes = 10000000000"):
         lr.expected_log_lik(X, t, np.zeros(2), np.eye(2), n_nodes=10**10)
+    # the nodes' own arrays count too, not only the N x n_nodes evaluations
+    with pytest.raises(ValueError, match="n_nodes = 100000000 for N = 1"):
+        lr.expected_log_lik(
+            X[:1], t[:1], np.zeros(2), np.eye(2), n_nodes=10**8
+        )
     # the cap is a default, not a limit: a larger max_elements lifts it
     small = lr.grid_posterior(X, t, PRIOR_VAR, n_grid=21, max_elements=10**6)
     assert small.log_post.shape == (21, 21)

@@ -1,14 +1,13 @@
 """CAVI and SVI over a Dask array (appendix "Beyond one machine") against the in-memory fits, on a
 LocalCluster of two single-threaded worker processes bound to 127.0.0.1."""
 
-import os
-import signal
+import collections
 import time
 
 import dask.array as da
 import numpy as np
 import pytest
-from distributed import Client, LocalCluster
+from distributed import Client, LocalCluster, get_task_stream
 
 from vitutor import expfam as ef
 from vitutor import gmm, scale, svi
@@ -131,14 +130,6 @@ def test_lazily_generated_data_are_deterministic_and_never_materialised(
     assert np.all(np.min(np.abs(sample[:, None] - mu[None, :]), axis=1) < 6.0)
 
 
-def kill_one_worker(client):
-    """End one worker process abruptly (its nanny starts a fresh one); its data are lost."""
-    victim = sorted(client.scheduler_info()["workers"])[0]
-    pid = client.run(os.getpid, workers=[victim])[victim]
-    os.kill(pid, signal.SIGKILL)
-    return victim
-
-
 def wait_for_workers(client, n, timeout=60.0):
     deadline = time.monotonic() + timeout
     while len(client.scheduler_info()["workers"]) < n:
@@ -158,26 +149,44 @@ def test_a_worker_lost_mid_fit_changes_nothing(client, tmp_path, source):
         path = tmp_path / "x.npy"
         np.save(path, gmm.simulate(40_000, K, PRIOR_VAR, seed=9).x)
         x = scale.from_npy(path, chunk_size=5000)
+    wait_for_workers(client, 2)
     x = client.persist(x)
     local = client.compute(x).result()
     _, lam0 = start(local)
     model = gmm.conjugate_form(K, PRIOR_VAR)
     calm = scale.cavi(client, model, x, lam0, max_iter=8, tol=0.0)
-    killed = []
+    chunk_keys = set(x.__dask_keys__())
+    lost = []
 
     def on_iteration(t, lam):
         if t == 3:
-            killed.append(kill_one_worker(client))
-            time.sleep(0.5)
+            lost.append(scale.kill_sole_holder(client, x))
 
-    hit = scale.cavi(
-        client, model, x, lam0, max_iter=8, tol=0.0, callback=on_iteration
-    )
+    with get_task_stream(client) as stream:
+        hit = scale.cavi(
+            client,
+            model,
+            x,
+            lam0,
+            max_iter=8,
+            tol=0.0,
+            callback=on_iteration,
+        )
     np.testing.assert_allclose(hit.elbo_trace, calm.elbo_trace, rtol=1e-12)
     np.testing.assert_allclose(hit.lam, calm.lam, rtol=1e-12)
+    # the worker held the only copy of at least one chunk: those chunks, and no others, were
+    # computed again during the fit (the others stayed where they were)
+    ran = collections.Counter(task["key"] for task in stream.data)
+    assert lost[0].chunks
+    assert {k for k in ran if k in chunk_keys} == set(lost[0].keys)
+    assert all(ran[k] == 1 for k in lost[0].keys)
+    if source == "file":
+        # ... by reading their rows from the file again
+        reads = [k for k in ran if "read_rows" in str(k)]
+        assert len(reads) == len(lost[0].keys)
     wait_for_workers(client, 2)
-    # the process that held part of x really went away: a fresh worker took its place
-    assert killed and killed[0] not in client.scheduler_info()["workers"]
+    # the process that held them really went away: a fresh worker took its place
+    assert lost[0].address not in client.scheduler_info()["workers"]
 
 
 def test_nan_in_a_chunk_is_reported_with_its_index(client, data):
@@ -254,3 +263,116 @@ def test_tiny_chunks_and_huge_k_are_refused_before_any_graph_is_built(
     np.save(path, np.array(["a", "b"]))
     with pytest.raises(ValueError, match="numeric"):
         scale.from_npy(path, chunk_size=1)
+
+
+def test_what_the_client_receives_per_iteration_does_not_grow_with_n(
+    client,
+):
+    # one map-reduce over 4 chunks at n and at 20 n: the data stay on the workers (no chunk
+    # moves), the client receives the same bytes, and the workers exchange only the chunk
+    # partials (2K + 1 numbers each), whatever n is
+    model = gmm.conjugate_form(K, PRIOR_VAR)
+    _, lam0 = start(np.linspace(-10.0, 10.0, 50))
+    moved = {}
+    for n in (20_000, 400_000):
+        x, _ = scale.simulate_mixture(
+            n, K, PRIOR_VAR, chunk_size=n // 4, seed=3
+        )
+        x = client.persist(x)
+        scale.check_finite(client, x)  # the chunks are in memory
+        with scale.traffic(client) as meter:
+            scale.local_sums(client, model, x, lam0)
+        moved[n] = meter.result
+        assert not moved[n].keys & set(x.__dask_keys__())
+        assert moved[n].to_client > 0
+        # at most one partial per chunk travels between workers, each about the size of the
+        # reduced sum the client receives
+        assert moved[n].between_workers <= 4 * 1.2 * moved[n].to_client
+    assert moved[20_000].to_client == moved[400_000].to_client
+
+
+def test_a_step_that_samples_rows_reads_every_chunk_and_one_that_samples_chunks_reads_m(
+    client, data
+):
+    x = client.persist(da.from_array(data, chunks=2000))  # 10 chunks
+    model = gmm.conjugate_form(K, PRIOR_VAR)
+    _, lam0 = start(data)
+    for m, per_step in [(None, 10), (1, 1), (3, 3)]:
+        with get_task_stream(client) as stream:
+            scale.svi(
+                client,
+                model,
+                x,
+                lam0,
+                n_steps=5,
+                batch_size=600,
+                seed=1,
+                check=False,
+                chunks_per_step=m,
+            )
+        read = [t for t in stream.data if "_block_sums" in str(t["key"])]
+        assert len(read) == 5 * per_step
+
+
+def test_chunk_level_svi_follows_its_minibatches_exactly(client, data):
+    sizes = (1, 4999, 6000, 2000, 7000)
+    x = client.persist(da.from_array(data, chunks=(sizes,)))
+    model = gmm.conjugate_form(K, PRIOR_VAR)
+    _, lam0 = start(data)
+    got = scale.svi(
+        client,
+        model,
+        x,
+        lam0,
+        n_steps=12,
+        batch_size=500,
+        kappa=0.6,
+        tau0=5.0,
+        seed=4,
+        chunks_per_step=2,
+    )
+    # by hand, in memory: the same plans, weighted chunk sums, eq. (ef-svi-step)
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    plans = scale.chunk_minibatches(sizes, 2, 500, seed=4)
+    lam = lam0
+    mean_T = ef.Gaussian(lam).mean_T()
+    for rho in svi.step_sizes(12, 0.6, 5.0):
+        target = model.alpha.copy()
+        for j, rows, w in next(plans):
+            target += w * model.local_step(data[offsets[j] + rows], mean_T)[0]
+        lam = (1 - rho) * lam + rho * target
+        mean_T = ef.Gaussian(lam).mean_T()
+    np.testing.assert_allclose(got.lam, lam, rtol=1e-12)
+
+
+def test_chunk_minibatches_weight_each_row_by_its_inverse_inclusion_probability():
+    # Monte Carlo over 40 000 batches: for every row, (how often it is drawn) x (its weight)
+    # averages to 1, whatever the chunk sizes; hence the weighted sums are unbiased
+    sizes = (3, 10, 1, 6)
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    plans = scale.chunk_minibatches(sizes, 2, 5, seed=0)
+    S = 40_000
+    total = np.zeros(sum(sizes))
+    for _ in range(S):
+        for j, rows, w in next(plans):
+            total[offsets[j] + rows] += w
+    # per row the weight times its indicator has variance w - 1 <= max weight
+    w_max = (4 / 2) * 10 / 3
+    np.testing.assert_array_less(
+        np.abs(total / S - 1.0), 5 * np.sqrt(w_max / S)
+    )
+    t = np.random.default_rng(1).normal(size=sum(sizes))
+    assert abs(total @ t / S - t.sum()) < 5 * np.sqrt(
+        w_max * np.sum(t**2) * sum(sizes) / S
+    )
+
+
+def test_chunk_minibatches_refuse_bad_arguments():
+    with pytest.raises(ValueError, match="chunks_per_step"):
+        next(scale.chunk_minibatches((5, 5), 3, 4))
+    with pytest.raises(ValueError, match="chunks_per_step"):
+        scale.chunk_minibatches((5, 5), 0, 4)
+    with pytest.raises(ValueError, match="batch_size"):
+        scale.chunk_minibatches((5, 5), 1, 11)
+    with pytest.raises(ValueError, match="chunk_sizes"):
+        scale.chunk_minibatches((5, 0), 1, 4)

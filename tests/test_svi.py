@@ -5,10 +5,18 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.special import softmax, zeta
+from scipy import stats
+from scipy.special import (
+    digamma,
+    gammaln,
+    logsumexp,
+    polygamma,
+    softmax,
+    zeta,
+)
 
 from vitutor import expfam as ef
-from vitutor import gmm, svi
+from vitutor import gmm, lda, svi
 from vitutor import normal_gamma as ng
 
 
@@ -31,7 +39,12 @@ def generic_mixture(x, K, prior_var, eta0, max_iter, tol=None):
 
 @pytest.mark.parametrize(
     ("seed", "n", "K", "prior_var"),
-    [(0, 300, 3, 10.0), (1, 1000, 5, 25.0), (2, 200, 2, 1.0)],
+    [
+        (0, 300, 3, 10.0),
+        (1, 1000, 5, 25.0),
+        (2, 200, 2, 1.0),
+        (3, 150, 1, 4.0),
+    ],
 )
 def test_generic_cavi_reproduces_gmm_cavi(seed, n, K, prior_var):
     x = gmm.simulate(n, K, prior_var, seed=seed).x
@@ -74,6 +87,22 @@ def test_generic_cavi_reproduces_normal_gamma_cavi(prior, seed):
     np.testing.assert_allclose(
         [q_tau.shape, q_tau.rate], [ref.a_N, ref.b_N], rtol=1e-10
     )
+
+
+def test_generic_cavi_with_one_component_is_exact():
+    # K = 1: every c_i is the one component, q(mu) is the exact posterior
+    # N(sum x / (1/sigma^2 + n), 1 / (1/sigma^2 + n)) and the ELBO is log p(x), the density of
+    # x ~ N(0, I + sigma^2 1 1^T) (scipy.stats)
+    x = gmm.simulate(40, 1, 4.0, seed=9).x
+    n, prior_var = x.size, 4.0
+    fit = generic_mixture(x, 1, prior_var, np.zeros((n, 1)), max_iter=3)
+    precision = 1.0 / prior_var + n
+    np.testing.assert_allclose(fit.q["mu"].mean, [x.sum() / precision])
+    np.testing.assert_allclose(fit.q["mu"].var, [1.0 / precision])
+    log_evidence = stats.multivariate_normal(
+        np.zeros(n), np.eye(n) + prior_var
+    ).logpdf(x)
+    np.testing.assert_allclose(fit.elbo_trace[-1], log_evidence, rtol=1e-12)
 
 
 def test_generic_elbo_never_decreases_and_stops_by_tolerance():
@@ -334,3 +363,130 @@ def test_the_step_schedule_is_capped_by_its_length():
             batch_size=10,
         )
     assert svi.step_sizes(5, max_elements=5).shape == (5,)
+
+
+# ------------------------------------------------------------------ local variables in blocks
+# LDA in chapter 6's form (algorithm ef-svi with a local inner loop): the topics beta_k are
+# global, Dirichlet(eta) a priori; each document's local variables come in two blocks, its
+# topic proportions theta_d and its topic assignments z_d, whose optimum for a given q(beta)
+# has no closed form.  The local step below runs coordinate ascent over the two blocks until
+# gamma_d stops moving, written from the model (Blei et al. 2003, eqs. 6-7), not from vitutor.lda.
+
+LDA_ALPHA, LDA_ETA = 0.4, 0.3
+
+
+def dirichlet_log_norm(conc):
+    return np.sum(gammaln(conc), axis=-1) - gammaln(np.sum(conc, axis=-1))
+
+
+def lda_local_step(counts, mean_T, sweeps=None, tol=1e-13):
+    # mean_T = E[log beta] (K, V).  Returns sum_d n_dv phi_dvk and the documents' ELBO terms
+    # E[log p(w_d, z_d, theta_d | beta)] - E[log q(z_d, theta_d)] at the local optimum.
+    K = mean_T.shape[0]
+    stats, local = np.zeros_like(mean_T), 0.0
+    for n_d in np.atleast_2d(counts):
+        gamma = np.full(K, LDA_ALPHA + n_d.sum() / K)
+        for _ in range(10_000 if sweeps is None else sweeps):
+            e_log_theta = digamma(gamma) - digamma(gamma.sum())
+            log_phi = e_log_theta[:, None] + mean_T  # (K, V), unnormalised
+            phi = np.exp(log_phi - logsumexp(log_phi, axis=0))
+            new = LDA_ALPHA + phi @ n_d
+            moved = np.max(np.abs(new - gamma))
+            gamma = new
+            if sweeps is None and moved < tol:
+                break
+        e_log_theta = digamma(gamma) - digamma(gamma.sum())
+        log_phi = e_log_theta[:, None] + mean_T
+        phi = np.exp(log_phi - logsumexp(log_phi, axis=0))
+        stats += phi * n_d
+        local += (
+            n_d @ logsumexp(log_phi, axis=0)
+            + (LDA_ALPHA - gamma) @ e_log_theta
+            + dirichlet_log_norm(gamma)
+            - dirichlet_log_norm(np.full(K, LDA_ALPHA))
+        )
+    return stats, local
+
+
+def lda_problem(K=2, V=5, D=6, seed=0):
+    counts = (
+        lda.simulate_corpus(
+            D, V, K, LDA_ALPHA, LDA_ETA, doc_length=12, seed=seed
+        )
+        .X.toarray()
+        .astype(float)
+    )
+    model = svi.ConjugateModel(
+        ef.Dirichlet,
+        np.full((K, V), LDA_ETA - 1.0),
+        lda_local_step,
+    )
+    lam = np.random.default_rng(seed).gamma(5.0, 0.4, size=(K, V))
+    return counts, model, lam
+
+
+def test_natural_gradient_holds_when_the_local_blocks_are_run_to_convergence():
+    # eq. (ef-natgrad) rests on the local factors being at their optimum (envelope theorem):
+    # with the two local blocks run to convergence, finite differences of the collapsed ELBO
+    # equal grad^2 A(lam) (lam_hat - lam); after a single local sweep they do not
+    counts, model, lam = lda_problem()
+    q = ef.Dirichlet(lam - 1.0)
+    hess = np.zeros(
+        (lam.size, lam.size)
+    )  # block diagonal: one V x V block per topic
+    K, V = lam.shape
+    for k in range(K):
+        block = slice(k * V, (k + 1) * V)
+        hess[block, block] = np.diag(polygamma(1, lam[k])) - polygamma(
+            1, lam[k].sum()
+        )
+
+    def fd_grad(collapsed):
+        h, grad = 1e-6, np.empty(lam.size)
+        for j in range(lam.size):
+            e = np.zeros(lam.size)
+            e[j] = h
+            e = e.reshape(lam.shape)
+            grad[j] = (collapsed(q.eta + e) - collapsed(q.eta - e)) / (2 * h)
+        return grad
+
+    target = svi.global_step(model, counts, q)
+    natural = hess @ (target - q.eta).ravel()
+    converged = fd_grad(lambda eta: svi.collapsed_elbo(model, counts, eta))
+    np.testing.assert_allclose(converged, natural, rtol=1e-6, atol=1e-6)
+
+    one_sweep = svi.ConjugateModel(
+        ef.Dirichlet,
+        model.alpha,
+        lambda x, mean_T: lda_local_step(x, mean_T, sweeps=1),
+    )
+    rough = fd_grad(lambda eta: svi.collapsed_elbo(one_sweep, counts, eta))
+    target_rough = svi.global_step(one_sweep, counts, q)
+    assert np.max(
+        np.abs(rough - hess @ (target_rough - q.eta).ravel())
+    ) > 100 * np.max(np.abs(converged - natural))
+
+
+def test_online_lda_is_svi_with_a_local_inner_loop():
+    # lda.online_vb (Hoffman et al. 2010) and svi.svi on the model above take the same steps:
+    # the same minibatches (online_vb's generator after it drew the initial gamma), the same
+    # rho_t, and local optima that agree once both inner loops have converged
+    counts, model, lam0 = lda_problem(K=3, V=8, D=40, seed=2)
+    D, K = counts.shape[0], lam0.shape[0]
+    kw = dict(batch_size=5, n_steps=30, kappa=0.7, tau0=4.0)
+    online = lda.online_vb(
+        counts,
+        K,
+        LDA_ALPHA,
+        LDA_ETA,
+        seed=np.random.default_rng(7),
+        lam0=lam0,
+        e_step_tol=1e-13,
+        e_step_max_iter=10_000,
+        warm_start=True,
+        **kw,
+    )
+    rng = np.random.default_rng(7)
+    rng.gamma(100.0, 0.01, size=(D, K))  # online_vb's initial gamma
+    generic = svi.svi(model, counts, lam0 - 1.0, seed=rng, **kw)
+    np.testing.assert_allclose(generic.lam + 1.0, online.lam, rtol=1e-9)

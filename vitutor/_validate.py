@@ -130,8 +130,15 @@ def check_real(value, name):
 
 
 def as_float_array(a, name):
-    """Convert to a float64 array, rejecting non-numeric input (strings, objects, complex)."""
-    arr = np.asarray(a)
+    """Convert to a float64 array, rejecting non-numeric input (strings, objects, complex) and
+    ragged nested lists (rows of different lengths), naming ``name``."""
+    try:
+        arr = np.asarray(a)
+    except ValueError:
+        raise ValueError(
+            f"{name} must be a rectangular array of numbers, got a ragged nested sequence "
+            "(rows of different lengths)"
+        ) from None
     if arr.dtype == bool or not (
         np.issubdtype(arr.dtype, np.integer)
         or np.issubdtype(arr.dtype, np.floating)
@@ -237,4 +244,70 @@ def check_binary_labels(t, n, name="t"):
         raise ValueError(
             f"{name} must hold labels in {{0, 1}}, got values {np.unique(arr)[:5]}"
         )
+    return arr
+
+
+def check_bool(value, name):
+    """A boolean (``True``/``False`` or a numpy bool): a string such as ``"no"`` is refused."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"{name} must be True or False, got {type(value).__name__} {value!r}"
+        )
+    return bool(value)
+
+
+def check_broadcast(shapes):
+    """The shape that the named ``shapes`` (a dict ``name -> shape``) broadcast to.
+
+    A mismatch raises a ValueError naming every argument and its shape, where numpy would say
+    ``operands could not be broadcast together``.
+    """
+    try:
+        return np.broadcast_shapes(*shapes.values())
+    except ValueError:
+        parts = [f"{k} of shape {tuple(v)}" for k, v in shapes.items()]
+        listed = ", ".join(parts[:-1]) + " and " + parts[-1]
+        raise ValueError(
+            f"{listed} do not broadcast against each other (numpy broadcasting rules)"
+        ) from None
+
+
+def check_returned(value, callback, what, shape=None, when="", finite=True):
+    """What a user's callback returned: a finite real array (of ``shape`` if given), as float64.
+
+    ``callback`` names the callback (``"local_step"``), ``what`` the output checked (``"stats"``),
+    ``when`` the call (``" at step 3"``), so that a wrong shape or a NaN is traced to the callback
+    and the iteration, e.g. ``"local_step returned NaN or inf in stats at step 3"``.  With
+    ``finite=False`` NaN and inf pass (the caller checks them where it knows the iteration).
+    """
+    try:
+        arr = np.asarray(value)
+    except ValueError:
+        arr = np.asarray(value, dtype=object)
+    if arr.dtype == bool or not (
+        np.issubdtype(arr.dtype, np.integer)
+        or np.issubdtype(arr.dtype, np.floating)
+    ):
+        raise TypeError(
+            f"{callback} must return {what} as real numbers, got "
+            f"{type(value).__name__}"
+            + (
+                f" of dtype {arr.dtype}"
+                if isinstance(value, np.ndarray)
+                else ""
+            )
+            + when
+        )
+    arr = arr.astype(np.float64, copy=False)
+    if shape is not None and arr.shape != tuple(shape):
+        want = (
+            "as a single number"
+            if tuple(shape) == ()
+            else f"of shape {tuple(shape)}"
+        )
+        raise ValueError(
+            f"{callback} must return {what} {want}, got shape {arr.shape}{when}"
+        )
+    if finite and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{callback} returned NaN or inf in {what}{when}")
     return arr

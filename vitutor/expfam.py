@@ -26,6 +26,7 @@ Gamma distributions have shape ``a`` and RATE ``b`` (``scipy.stats.gamma(a, scal
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -36,6 +37,7 @@ from scipy.special import betaln, digamma, gammaln, logsumexp, softmax
 from ._validate import (
     MAX_ELEMENTS,
     as_float_array,
+    check_broadcast,
     check_elements,
     check_int,
     check_seed,
@@ -68,6 +70,12 @@ def _finite_array(value, name):
     return arr
 
 
+def _broadcast(**arrays):
+    """The named parameter arrays broadcast together (a mismatch names each argument)."""
+    check_broadcast({k: v.shape for k, v in arrays.items()})
+    return np.broadcast_arrays(*arrays.values())
+
+
 @dataclass(frozen=True)
 class ExponentialFamily:
     """Base class: natural parameter ``eta`` of shape ``batch_shape + (d,)``.
@@ -81,31 +89,54 @@ class ExponentialFamily:
 
     #: Length of T(z); ``None`` for families whose length is the number of categories.
     dim: ClassVar[int | None] = None
-    #: Minimum length of T(z) when ``dim`` is None.
-    min_dim: ClassVar[int] = 2
+    #: Minimum length of T(z) when ``dim`` is None (one category: a point mass).
+    min_dim: ClassVar[int] = 1
+    #: Axes of one point ``z``: 0 for a number, 1 for a vector along the last axis.
+    event_ndim: ClassVar[int] = 0
 
     def __post_init__(self):
-        eta = _finite_array(self.eta, "eta")
-        if eta.ndim < 1:
-            raise ValueError(
-                f"eta must have a last axis of sufficient statistics, got shape {eta.shape}"
-            )
-        d = eta.shape[-1]
-        if self.dim is not None and d != self.dim:
-            raise ValueError(
-                f"eta of {type(self).__name__} must have last axis {self.dim}, got {d}"
-            )
-        if self.dim is None and d < self.min_dim:
-            raise ValueError(
-                f"eta of {type(self).__name__} must have last axis >= {self.min_dim}, got {d}"
-            )
-        self._check_domain(eta)
-        eta = eta.copy()
+        eta = type(self).check_eta(self.eta).copy()
         eta.setflags(write=False)
         object.__setattr__(self, "eta", eta)
 
+    @classmethod
+    def check_eta(cls, eta, name="eta"):
+        """``eta`` checked as a natural parameter of this family, as float64.
+
+        ``name`` is the argument as the caller wrote it (``alpha`` for a prior, ``init_lam``
+        for a start), so the error names what the user passed.
+        """
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a str, got {type(name).__name__}")
+        eta = _finite_array(eta, name)
+        if eta.ndim < 1:
+            raise ValueError(
+                f"{name} must have a last axis of sufficient statistics, got shape {eta.shape}"
+            )
+        d = eta.shape[-1]
+        if cls.dim is not None and d != cls.dim:
+            raise ValueError(
+                f"{name} of a {cls.__name__} must have last axis {cls.dim}, got {d}"
+            )
+        if cls.dim is None and d < cls.min_dim:
+            raise ValueError(
+                f"{name} of a {cls.__name__} must have last axis >= {cls.min_dim}, got {d}"
+            )
+        cls._check_domain(eta, name)
+        return eta
+
+    @classmethod
+    def _from_natural(cls, eta, names):
+        """The distribution with natural parameter ``eta`` computed from the user's ``names``."""
+        if not np.all(np.isfinite(eta)):
+            raise ValueError(
+                f"{names} overflow: the natural parameter they give is not finite"
+            )
+        return cls(eta)
+
+    @classmethod
     def _check_domain(
-        self, eta
+        cls, eta, name
     ):  # pragma: no cover - every subclass overrides it
         raise NotImplementedError
 
@@ -121,6 +152,18 @@ class ExponentialFamily:
         """``z`` as a finite float array in the support (each family narrows the support)."""
         return _finite_array(z, "z")
 
+    def _check_points(self, z):
+        """``z`` in the support, its points broadcasting against the batch."""
+        z = self._check_z(z)
+        key = "z" if self.event_ndim == 0 else "z's batch axes (z.shape[:-1])"
+        check_broadcast(
+            {
+                key: np.shape(z)[: np.ndim(z) - self.event_ndim],
+                "the batch of the distribution": self.batch_shape,
+            }
+        )
+        return z
+
     def logpdf(self, z):
         """``log h(z) + eta . T(z) - A(eta)`` -- eq. :eq:`ef-form`; ``z`` broadcasts against the
         batch.
@@ -129,7 +172,7 @@ class ExponentialFamily:
         for a Beta, on the open simplex for a Dirichlet, ...); a point outside it raises a
         ValueError naming ``z`` rather than returning NaN.
         """
-        z = self._check_z(z)
+        z = self._check_points(z)
         Tz = self.T(z)
         return (
             self.log_base_measure(z)
@@ -173,6 +216,12 @@ class ExponentialFamily:
             raise ValueError(
                 f"other has {other.eta.shape[-1]} statistics, self has {self.eta.shape[-1]}"
             )
+        check_broadcast(
+            {
+                "the batch of other": other.batch_shape,
+                "the batch of self": self.batch_shape,
+            }
+        )
         gap = other.log_partition() - self.log_partition()
         return gap - np.sum((other.eta - self.eta) * self.mean_T(), axis=-1)
 
@@ -182,10 +231,14 @@ def _check_size(size, dist=None, event=1, max_elements=MAX_ELEMENTS):
     (``size + batch_shape``, ``event`` numbers each) must stay within ``max_elements``."""
     if size is None:
         size = ()
-    elif isinstance(size, (int, np.integer)):
+    elif isinstance(size, numbers.Integral):
         size = (check_int(size, "size", 0),)
-    else:
+    elif isinstance(size, (tuple, list)):
         size = tuple(check_int(s, "size", 0) for s in size)
+    else:
+        raise TypeError(
+            f"size must be an int or a tuple of ints, got {type(size).__name__} {size!r}"
+        )
     if dist is not None:
         total = int(np.prod(size + dist.batch_shape, dtype=float)) * event
         check_elements(
@@ -206,10 +259,11 @@ class Gaussian(ExponentialFamily):
 
     dim: ClassVar[int] = 2
 
-    def _check_domain(self, eta):
+    @classmethod
+    def _check_domain(cls, eta, name):
         if np.any(eta[..., 1] >= 0):
             raise ValueError(
-                "eta[..., 1] = -1/(2 s2) of a Gaussian must be < 0 (a positive variance)"
+                f"{name}[..., 1] = -1/(2 s2) of a Gaussian must be < 0 (a positive variance)"
             )
 
     @classmethod
@@ -217,8 +271,11 @@ class Gaussian(ExponentialFamily):
         """From the mean ``m`` and the variance ``s2 > 0`` (broadcasting)."""
         m = _finite_array(m, "m")
         s2 = _positive_array(s2, "s2")
-        m, s2 = np.broadcast_arrays(m, s2)
-        return cls(np.stack([m / s2, -0.5 / s2], axis=-1))
+        m, s2 = _broadcast(m=m, s2=s2)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return cls._from_natural(
+                np.stack([m / s2, -0.5 / s2], axis=-1), "m and s2"
+            )
 
     @property
     def var(self):
@@ -233,12 +290,12 @@ class Gaussian(ExponentialFamily):
     @staticmethod
     def T(z):
         """``(z, z^2)`` along a new last axis."""
-        z = np.asarray(z, dtype=float)
+        z = as_float_array(z, "z")
         return np.stack([z, z**2], axis=-1)
 
     def log_base_measure(self, z):
         """``log h(z) = -log(2 pi) / 2``."""
-        return np.full(np.shape(z), -0.5 * _LOG_2PI)
+        return np.full(np.shape(self._check_z(z)), -0.5 * _LOG_2PI)
 
     def _expected_log_base_measure(self):
         return np.full(self.batch_shape, -0.5 * _LOG_2PI)
@@ -276,14 +333,15 @@ class Gamma(ExponentialFamily):
 
     dim: ClassVar[int] = 2
 
-    def _check_domain(self, eta):
+    @classmethod
+    def _check_domain(cls, eta, name):
         if np.any(eta[..., 0] <= -1):
             raise ValueError(
-                "eta[..., 0] = a - 1 of a Gamma must be > -1 (shape a > 0)"
+                f"{name}[..., 0] = a - 1 of a Gamma must be > -1 (shape a > 0)"
             )
         if np.any(eta[..., 1] >= 0):
             raise ValueError(
-                "eta[..., 1] = -b of a Gamma must be < 0 (rate b > 0)"
+                f"{name}[..., 1] = -b of a Gamma must be < 0 (rate b > 0)"
             )
 
     @classmethod
@@ -291,8 +349,11 @@ class Gamma(ExponentialFamily):
         """From the shape ``a > 0`` and the rate ``b > 0``."""
         a = _positive_array(a, "a")
         b = _positive_array(b, "b")
-        a, b = np.broadcast_arrays(a, b)
-        return cls(np.stack([a - 1.0, -b], axis=-1))
+        a, b = _broadcast(a=a, b=b)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return cls._from_natural(
+                np.stack([a - 1.0, -b], axis=-1), "a and b"
+            )
 
     @property
     def shape(self):
@@ -307,7 +368,7 @@ class Gamma(ExponentialFamily):
     @staticmethod
     def T(z):
         """``(log z, z)``."""
-        z = np.asarray(z, dtype=float)
+        z = as_float_array(z, "z")
         return np.stack([np.log(z), z], axis=-1)
 
     def _check_z(self, z):
@@ -318,7 +379,7 @@ class Gamma(ExponentialFamily):
 
     def log_base_measure(self, z):
         """``log h(z) = 0``."""
-        return np.zeros(np.shape(z))
+        return np.zeros(np.shape(self._check_z(z)))
 
     def log_partition(self):
         """``A = log Gamma(a) - a log b``."""
@@ -353,10 +414,11 @@ class Beta(ExponentialFamily):
 
     dim: ClassVar[int] = 2
 
-    def _check_domain(self, eta):
+    @classmethod
+    def _check_domain(cls, eta, name):
         if np.any(eta <= -1):
             raise ValueError(
-                "eta of a Beta must be > -1 (concentrations a, b > 0)"
+                f"{name} of a Beta must be > -1 (concentrations a, b > 0)"
             )
 
     @classmethod
@@ -364,8 +426,11 @@ class Beta(ExponentialFamily):
         """From the concentrations ``a, b > 0``."""
         a = _positive_array(a, "a")
         b = _positive_array(b, "b")
-        a, b = np.broadcast_arrays(a, b)
-        return cls(np.stack([a - 1.0, b - 1.0], axis=-1))
+        a, b = _broadcast(a=a, b=b)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return cls._from_natural(
+                np.stack([a - 1.0, b - 1.0], axis=-1), "a and b"
+            )
 
     @property
     def a(self):
@@ -380,7 +445,7 @@ class Beta(ExponentialFamily):
     @staticmethod
     def T(z):
         """``(log z, log(1 - z))``."""
-        z = np.asarray(z, dtype=float)
+        z = as_float_array(z, "z")
         return np.stack([np.log(z), np.log1p(-z)], axis=-1)
 
     def _check_z(self, z):
@@ -391,7 +456,7 @@ class Beta(ExponentialFamily):
 
     def log_base_measure(self, z):
         """``log h(z) = 0``."""
-        return np.zeros(np.shape(z))
+        return np.zeros(np.shape(self._check_z(z)))
 
     def log_partition(self):
         """``A = log B(a, b)``."""
@@ -422,20 +487,29 @@ class Dirichlet(ExponentialFamily):
     r"""Dirichlet ``Dir(alpha)`` on the simplex: ``T(z) = log z``, ``eta = alpha - 1``.
 
     ``A(eta) = sum_k log Gamma(alpha_k) - log Gamma(sum_k alpha_k)``, ``h = 1`` -- eq.
-    :eq:`ef-dirichlet`, chapter 6.  The domain is ``eta > -1``; the last axis has ``K >= 2``
-    entries.
+    :eq:`ef-dirichlet`, chapter 6.  The domain is ``eta > -1``; the last axis has ``K >= 1``
+    entries (``K = 1`` is the point mass at ``z = (1,)``: ``A = 0``, ``E[log z] = 0``, entropy 0,
+    which LDA with one topic or a one-word vocabulary meets).
     """
 
-    def _check_domain(self, eta):
+    event_ndim: ClassVar[int] = 1
+
+    @classmethod
+    def _check_domain(cls, eta, name):
         if np.any(eta <= -1):
             raise ValueError(
-                "eta of a Dirichlet must be > -1 (concentrations alpha > 0)"
+                f"{name} of a Dirichlet must be > -1 (concentrations alpha > 0)"
             )
 
     @classmethod
     def from_concentration(cls, alpha):
-        """From the concentrations ``alpha > 0`` (last axis ``K >= 2``)."""
-        return cls(_positive_array(alpha, "alpha") - 1.0)
+        """From the concentrations ``alpha > 0`` (last axis ``K >= 1``)."""
+        alpha = _positive_array(alpha, "alpha")
+        if alpha.ndim < 1:
+            raise ValueError(
+                f"alpha must have a last axis of K concentrations, got shape {alpha.shape}"
+            )
+        return cls._from_natural(alpha - 1.0, "alpha")
 
     @property
     def concentration(self):
@@ -445,7 +519,7 @@ class Dirichlet(ExponentialFamily):
     @staticmethod
     def T(z):
         """``log z`` (``z`` on the simplex, last axis)."""
-        return np.log(np.asarray(z, dtype=float))
+        return np.log(as_float_array(z, "z"))
 
     def _check_z(self, z):
         z = _finite_array(z, "z")
@@ -462,7 +536,7 @@ class Dirichlet(ExponentialFamily):
 
     def log_base_measure(self, z):
         """``log h(z) = 0``."""
-        return np.zeros(np.shape(z)[:-1])
+        return np.zeros(np.shape(self._check_z(z))[:-1])
 
     def log_partition(self):
         """``A = sum_k log Gamma(alpha_k) - log Gamma(alpha_0)``, ``alpha_0 = sum_k alpha_k``."""
@@ -477,18 +551,23 @@ class Dirichlet(ExponentialFamily):
         return digamma(alpha) - digamma(np.sum(alpha, axis=-1, keepdims=True))
 
     def sample(self, size=None, seed=None, max_elements=MAX_ELEMENTS):
-        """Draws of shape ``size + batch_shape + (K,)``, from ``scipy.stats.dirichlet``."""
+        """Draws of shape ``size + batch_shape + (K,)``: independent Gamma draws normalised.
+
+        ``g_k ~ Gamma(alpha_k, 1)`` and ``z = g / sum_k g_k`` (all draws at once, one generator).
+        Each ``g_k`` is drawn as ``Gamma(alpha_k + 1) U^(1 / alpha_k)`` with ``U ~ Uniform(0, 1]``
+        and normalised in log space, so concentrations far below one, whose plain Gamma draws
+        underflow to zero, still give points on the simplex.
+        """
         size = _check_size(size, self, self.eta.shape[-1], max_elements)
         rng = check_seed(seed)
-        alpha = self.concentration.reshape(-1, self.eta.shape[-1])
-        draws = [
-            stats.dirichlet(a).rvs(
-                size=int(np.prod(size, dtype=int)), random_state=rng
-            )
-            for a in alpha
-        ]
-        out = np.stack(draws, axis=1)  # (prod(size), prod(batch), K)
-        return out.reshape(size + self.batch_shape + (self.eta.shape[-1],))
+        alpha = self.concentration
+        shape = size + alpha.shape
+        # log g_k = log Gamma(alpha_k + 1) + log(U) / alpha_k
+        log_g = (
+            np.log(rng.gamma(alpha + 1.0, size=shape))
+            + np.log(1.0 - rng.random(shape)) / alpha
+        )
+        return softmax(log_g, axis=-1)
 
 
 @dataclass(frozen=True)
@@ -501,13 +580,18 @@ class Categorical(ExponentialFamily):
     unchanged (the statistics sum to one, so ``grad^2 A`` is singular along that direction).
     """
 
-    def _check_domain(self, eta):
+    @classmethod
+    def _check_domain(cls, eta, name):
         pass
 
     @classmethod
     def from_probs(cls, p):
         """From probabilities ``p > 0`` along the last axis (rows summing to one)."""
         p = _positive_array(p, "p")
+        if p.ndim < 1:
+            raise ValueError(
+                f"p must have a last axis of K probabilities, got shape {p.shape}"
+            )
         if not np.allclose(p.sum(axis=-1), 1.0, rtol=0, atol=1e-8):
             raise ValueError("p rows must sum to one")
         return cls(np.log(p))
@@ -521,20 +605,24 @@ class Categorical(ExponentialFamily):
         """One-hot encoding of the integer ``z`` in ``0..K-1`` (the number of categories comes from
         ``eta``).
         """
-        z = np.asarray(z)
-        if not np.issubdtype(z.dtype, np.integer):
+        z = self._check_z(z)
+        return (z[..., None] == np.arange(self.eta.shape[-1])).astype(float)
+
+    def _check_z(self, z):
+        try:
+            z = np.asarray(z)
+        except ValueError:
+            z = np.asarray(z, dtype=object)
+        if z.dtype == bool or not np.issubdtype(z.dtype, np.integer):
             raise TypeError(f"z must be integers, got dtype {z.dtype}")
         K = self.eta.shape[-1]
         if np.any(z < 0) or np.any(z >= K):
             raise ValueError(f"z must take values in 0..{K - 1}")
-        return (z[..., None] == np.arange(K)).astype(float)
-
-    def _check_z(self, z):
-        return z  # T(z) checks that z holds integer categories
+        return z
 
     def log_base_measure(self, z):
         """``log h(z) = 0``."""
-        return np.zeros(np.shape(z))
+        return np.zeros(np.shape(self._check_z(z)))
 
     def log_partition(self):
         """``A = logsumexp(eta)``."""
@@ -569,6 +657,7 @@ class NormalGamma(ExponentialFamily):
     """
 
     dim: ClassVar[int] = 4
+    event_ndim: ClassVar[int] = 1
 
     @staticmethod
     def _params_of(eta):
@@ -578,19 +667,20 @@ class NormalGamma(ExponentialFamily):
         b = -eta[..., 2] - 0.5 * kappa * m**2
         return m, kappa, a, b
 
-    def _check_domain(self, eta):
+    @classmethod
+    def _check_domain(cls, eta, name):
         if np.any(eta[..., 1] >= 0):
             raise ValueError(
-                "eta[..., 1] = -kappa/2 of a Normal-Gamma must be < 0 (kappa > 0)"
+                f"{name}[..., 1] = -kappa/2 of a Normal-Gamma must be < 0 (kappa > 0)"
             )
-        _, _, a, b = self._params_of(eta)
+        _, _, a, b = cls._params_of(eta)
         if np.any(a <= 0):
             raise ValueError(
-                "eta[..., 3] = a - 1/2 of a Normal-Gamma must be > -1/2 (shape a > 0)"
+                f"{name}[..., 3] = a - 1/2 of a Normal-Gamma must be > -1/2 (shape a > 0)"
             )
         if np.any(b <= 0):
             raise ValueError(
-                "eta[..., 2] of a Normal-Gamma must be < -kappa m^2 / 2 (rate b > 0)"
+                f"{name}[..., 2] of a Normal-Gamma must be < -kappa m^2 / 2 (rate b > 0)"
             )
 
     @classmethod
@@ -600,13 +690,20 @@ class NormalGamma(ExponentialFamily):
         kappa = _positive_array(kappa, "kappa")
         a = _positive_array(a, "a")
         b = _positive_array(b, "b")
-        m, kappa, a, b = np.broadcast_arrays(m, kappa, a, b)
-        return cls(
-            np.stack(
-                [kappa * m, -0.5 * kappa, -(b + 0.5 * kappa * m**2), a - 0.5],
-                axis=-1,
+        m, kappa, a, b = _broadcast(m=m, kappa=kappa, a=a, b=b)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return cls._from_natural(
+                np.stack(
+                    [
+                        kappa * m,
+                        -0.5 * kappa,
+                        -(b + 0.5 * kappa * m**2),
+                        a - 0.5,
+                    ],
+                    axis=-1,
+                ),
+                "m, kappa, a and b",
             )
-        )
 
     @property
     def params(self):
@@ -616,7 +713,7 @@ class NormalGamma(ExponentialFamily):
     @staticmethod
     def T(z):
         """``(tau mu, tau mu^2, tau, log tau)`` for ``z = (mu, tau)`` along the last axis."""
-        z = np.asarray(z, dtype=float)
+        z = as_float_array(z, "z")
         mu, tau = z[..., 0], z[..., 1]
         return np.stack([tau * mu, tau * mu**2, tau, np.log(tau)], axis=-1)
 
@@ -632,7 +729,7 @@ class NormalGamma(ExponentialFamily):
 
     def log_base_measure(self, z):
         """``log h(z) = 0``."""
-        return np.zeros(np.shape(z)[:-1])
+        return np.zeros(np.shape(self._check_z(z))[:-1])
 
     def log_partition(self):
         """``A = log Gamma(a) - a log b + log(2 pi / kappa) / 2``."""

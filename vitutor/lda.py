@@ -28,11 +28,12 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import digamma
+from scipy.special import digamma, gammaln, polygamma
 
 from ._validate import (
     MAX_ELEMENTS,
     as_float_array,
+    check_bool,
     check_elements,
     check_int,
     check_nonnegative,
@@ -55,6 +56,14 @@ __all__ = [
     "batch_vb",
     "OnlineResult",
     "online_vb",
+    "split_tokens",
+    "Completion",
+    "document_completion",
+    "prior_objective",
+    "PriorFit",
+    "estimate_prior",
+    "EMResult",
+    "variational_em",
 ]
 
 #: Nonzeros per block of documents in the E-step: bounds the ``nnz x K`` work arrays.
@@ -72,6 +81,8 @@ def check_counts(X, name="X"):
     non-negative integers; there must be at least one document, one word type and one token.
     All-zero documents are allowed (their ``gamma`` stays at the prior ``alpha``).
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
     if sp.issparse(X):
         if X.ndim != 2:
             raise ValueError(
@@ -156,9 +167,11 @@ def _check_vocabulary(X, lam, name="X"):
         )
 
 
-def _check_e_step_options(tol, max_iter):
-    return check_nonnegative(tol, "e_step_tol"), check_int(
-        max_iter, "e_step_max_iter", 1
+def _check_e_step_options(tol, max_iter, prefix=""):
+    # the names the caller's signature uses: tol, max_iter (e_step, transform, perplexity) or
+    # e_step_tol, e_step_max_iter (batch_vb, online_vb)
+    return check_nonnegative(tol, f"{prefix}tol"), check_int(
+        max_iter, f"{prefix}max_iter", 1
     )
 
 
@@ -641,13 +654,18 @@ def perplexity(X, lam, alpha, eta, gamma=None, tol=1e-3, max_iter=100):
     ``exp(-log p(X) / tokens)``.  The same quantity as scikit-learn's ``perplexity`` (its bound
     with the ``beta`` terms included, unscaled).  Without ``gamma``, it is computed by
     :func:`transform` from all-ones, as scikit-learn does.
+
+    On documents the topics were not fitted to, the bound still contains the topics' terms
+    ``-sum_k KL(q(beta_k) || p(beta_k))``, charged to the tokens of ``X`` however few they are;
+    they grow with ``K``.  For the predictive perplexity of held-out documents use
+    :func:`document_completion`.
     """
     X = check_counts(X)
     lam = _check_lam(lam)
     _check_vocabulary(X, lam)
     alpha, eta = check_positive(alpha, "alpha"), check_positive(eta, "eta")
+    tol, max_iter = _check_e_step_options(tol, max_iter)
     if gamma is None:
-        tol, max_iter = _check_e_step_options(tol, max_iter)
         gamma = _e_step(
             X,
             lam,
@@ -728,9 +746,13 @@ def batch_vb(
     """Batch variational Bayes for LDA (variational EM over ``lam``) -- algorithm
     :prf:ref:`lda-batch`.
 
-    Each iteration runs the E-step over all documents (eqs. :eq:`lda-phi`, :eq:`lda-gamma`), each
-    started from its previous ``gamma`` (warm start), then sets ``lam = eta + sum_d n_dw phi_dwk``
-    (eq. :eq:`lda-lambda`).  With E-steps run to convergence, the ELBO never decreases.
+    Each iteration runs the E-step over all documents (eqs. :eq:`lda-phi`, :eq:`lda-gamma`), then
+    sets ``lam = eta + sum_d n_dw phi_dwk`` (eq. :eq:`lda-lambda`).  By default
+    (``warm_start=False``) every E-step starts from fresh Gamma(100, 1/100) draws of ``gamma``, as
+    in Hoffman et al. and scikit-learn: that is not coordinate ascent, and the ELBO can decrease
+    from one iteration to the next.  With ``warm_start=True`` each E-step starts from the previous
+    ``gamma``; with E-steps run to convergence the iteration is coordinate ascent and the ELBO
+    never decreases.
 
     Parameters
     ----------
@@ -749,9 +771,10 @@ def batch_vb(
     max_iter : int
         Outer iterations, ``>= 1``.
     warm_start : bool
-        Start each E-step from the previous ``gamma`` instead of fresh draws.  Coordinate ascent
-        proper (the ELBO can only rise), but it tends to stay near the first iterations' poor
-        assignments; fresh draws, as in Hoffman et al. and scikit-learn, find better optima.
+        Start each E-step from the previous ``gamma`` instead of fresh draws (default False).
+        Coordinate ascent proper (with converged E-steps the ELBO can only rise), but it tends
+        to stay near the first iterations' poor assignments; fresh draws, as in Hoffman et al.
+        and scikit-learn, find better optima.
     tol : float or None
         Stop when the relative change of the ELBO is below ``tol``; None evaluates no ELBO and
         runs ``max_iter`` iterations.
@@ -770,7 +793,10 @@ def batch_vb(
     )
     max_iter = check_int(max_iter, "max_iter", 1)
     tol = None if tol is None else check_nonnegative(tol, "tol")
-    e_tol, e_max = _check_e_step_options(e_step_tol, e_step_max_iter)
+    e_tol, e_max = _check_e_step_options(
+        e_step_tol, e_step_max_iter, "e_step_"
+    )
+    warm_start = check_bool(warm_start, "warm_start")
     nonempty = np.diff(X.indptr) > 0
     trace, inner = [], []
     converged = False
@@ -845,9 +871,12 @@ def online_vb(
     :prf:ref:`lda-online`.
 
     Step ``t`` draws a minibatch ``B`` of distinct documents (:func:`vitutor.svi.minibatches`),
-    runs the E-step on it (warm-started from the documents' last ``gamma``), and moves
+    runs the E-step on it (from fresh Gamma(100, 1/100) draws of the documents' ``gamma`` by
+    default, from their last ``gamma`` with ``warm_start=True``), and moves
     ``lam <- (1 - rho_t) lam + rho_t (eta + (D / |B|) sum_{d in B} n_dw phi_dwk)`` with
     ``rho_t = (t + tau0)^(-kappa)`` (:func:`vitutor.svi.step_sizes`) -- eq. :eq:`lda-online-step`.
+    The steps are noisy: the full-corpus ELBO is not monotone in ``t``, with or without warm
+    starts.
 
     Parameters
     ----------
@@ -883,7 +912,10 @@ def online_vb(
         else rng
     )
     batches = minibatches(D, batch_size, seed=batch_rng)
-    e_tol, e_max = _check_e_step_options(e_step_tol, e_step_max_iter)
+    e_tol, e_max = _check_e_step_options(
+        e_step_tol, e_step_max_iter, "e_step_"
+    )
+    warm_start = check_bool(warm_start, "warm_start")
     if eval_every is not None:
         eval_every = check_int(eval_every, "eval_every", 1)
     trace, at = [], []
@@ -921,4 +953,450 @@ def online_vb(
         passes=n_steps * int(batch_size) / D,
         alpha=alpha,
         eta=eta,
+    )
+
+
+# --------------------------------------------------------------------------- held-out documents
+
+
+def split_tokens(X, fraction=0.5, seed=None, max_elements=MAX_ELEMENTS):
+    """Split every document's tokens at random into an observed and a held-out part.
+
+    Document ``d`` with ``N_d`` tokens keeps ``floor(fraction * N_d)`` of them, drawn without
+    replacement (a uniformly random subset of its tokens), in ``X_obs``; the others go to
+    ``X_held``, so ``X_obs + X_held == X``.  This is the split of document completion
+    (:func:`document_completion`).
+
+    Parameters
+    ----------
+    X : sparse or dense (D, V) counts
+    fraction : float
+        Share of each document's tokens that is observed, in ``(0, 1)``.
+    seed : int, numpy.random.Generator or None
+    max_elements : int
+        Largest number of tokens to expand (three arrays of one entry per token); above it a
+        ValueError naming ``X`` is raised.
+
+    Returns
+    -------
+    X_obs, X_held : scipy.sparse.csr_matrix, shape (D, V)
+        Integer counts.
+    """
+    X = check_counts(X)
+    fraction = check_positive(fraction, "fraction")
+    if fraction >= 1:
+        raise ValueError(f"fraction must lie in (0, 1), got {fraction}")
+    rng = check_seed(seed)
+    D, V = X.shape
+    counts = X.data.astype(np.int64)
+    n_tokens = int(counts.sum())
+    check_elements(3 * n_tokens, f"X with {n_tokens} tokens", max_elements)
+    # one entry per token: its document and word type, documents in order
+    doc = np.repeat(np.repeat(np.arange(D), np.diff(X.indptr)), counts)
+    word = np.repeat(X.indices, counts)
+    N_d = np.bincount(doc, minlength=D)
+    order = np.lexsort(
+        (rng.random(n_tokens), doc)
+    )  # a random order within each document
+    rank = np.arange(n_tokens) - np.repeat(np.cumsum(N_d) - N_d, N_d)
+    n_obs = np.floor(fraction * N_d).astype(np.int64)
+    observed = np.empty(n_tokens, dtype=bool)
+    observed[order] = rank < np.repeat(n_obs, N_d)
+
+    def counts_of(mask):
+        out = sp.csr_matrix(
+            (
+                np.ones(int(mask.sum()), dtype=np.int64),
+                (doc[mask], word[mask]),
+            ),
+            shape=(D, V),
+        )
+        out.sum_duplicates()
+        return out
+
+    return counts_of(observed), counts_of(~observed)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """Output of :func:`document_completion`.
+
+    ``log_lik[d]`` is the estimated ``log p`` of document ``d``'s held-out tokens (the sum over
+    them of eq. :eq:`lda-completion`), ``n_held[d]`` their number, ``gamma`` the parameters of
+    ``q(theta_d)`` fitted to the observed tokens, and ``perplexity`` is
+    ``exp(-sum(log_lik) / sum(n_held))``.
+    """
+
+    log_lik: np.ndarray
+    n_held: np.ndarray
+    gamma: np.ndarray
+    perplexity: float
+
+
+def _log_predictive(X, theta_bar, beta_bar):
+    """``sum_w n_dw log sum_k theta_bar_dk beta_bar_kw`` for every row ``d`` of ``X``, blockwise."""
+    out = np.zeros(X.shape[0])
+    beta_T = np.ascontiguousarray(beta_bar.T)
+    docs = np.flatnonzero(np.diff(X.indptr))
+    for block in _blocks(docs, X.indptr, BLOCK_NNZ):
+        sub = X[block]
+        lens = np.diff(sub.indptr)
+        p = np.einsum(
+            "ik,ik->i",
+            np.repeat(theta_bar[block], lens, axis=0),
+            beta_T[sub.indices],
+        )  # p(w | E_q[theta_d], E_q[beta]) at each nonzero (d, w)
+        out[block] = np.add.reduceat(sub.data * np.log(p), sub.indptr[:-1])
+    return out
+
+
+def document_completion(X_obs, X_held, lam, alpha, tol=1e-3, max_iter=100):
+    """Predictive perplexity of held-out tokens by document completion -- eq.
+    :eq:`lda-completion`.
+
+    The estimator, stated: for each document, ``gamma_d`` is fitted to its observed tokens
+    ``X_obs[d]`` by the E-step with the topics ``lam`` fixed (:func:`transform`, from all
+    ones); each held-out token ``w`` of the document then gets the probability
+
+    ``p(w | w_obs) = E_q[sum_k theta_dk beta_kw] = sum_k (gamma_dk / sum_j gamma_dj)
+    (lam_kw / sum_u lam_ku)``,
+
+    exactly the predictive probability of one token under ``q(theta_d) q(beta)`` (the integrand
+    is linear in ``theta_d`` and in ``beta``, and ``q`` makes them independent), as in Hoffman
+    et al. (2013, sec. 4).  The tokens are scored one at a time: the sum of their logs is the log
+    of a product of one-token predictives, not the joint predictive of the held-out tokens,
+    which would couple them through ``theta_d`` (Wallach et al. 2009 discuss estimators of the
+    joint).  Nothing of ``q(beta)``'s KL from the prior is charged to the held-out tokens, unlike
+    the bound of :func:`perplexity`.
+
+    Parameters
+    ----------
+    X_obs, X_held : sparse or dense (D, V) counts
+        The observed and held-out tokens of the same ``D`` documents (:func:`split_tokens`),
+        over the vocabulary of ``lam``; ``X_held`` must hold at least one token.
+    lam : array_like, shape (K, V)
+        Parameters of ``q(beta_k)`` fitted to training documents, ``> 0``.
+    alpha : float
+        Concentration of ``theta_d``'s prior, ``> 0``.
+    tol, max_iter
+        The E-step's stopping rule (:func:`e_step`).
+
+    Returns
+    -------
+    Completion
+    """
+    X_obs = check_counts(X_obs, "X_obs")
+    lam = _check_lam(lam)
+    _check_vocabulary(X_obs, lam, "X_obs")
+    alpha = check_positive(alpha, "alpha")
+    tol, max_iter = _check_e_step_options(tol, max_iter)
+    X_held = check_counts(X_held, "X_held")
+    if X_held.shape != X_obs.shape:
+        raise ValueError(
+            f"X_held must have the shape of X_obs {X_obs.shape}, got {X_held.shape}"
+        )
+    gamma0 = np.ones((X_obs.shape[0], lam.shape[0]))
+    gamma = _e_step(X_obs, lam, alpha, gamma0, tol, max_iter, sstats=False)[0]
+    theta_bar = gamma / gamma.sum(axis=1, keepdims=True)  # E_q[theta_d]
+    beta_bar = lam / lam.sum(axis=1, keepdims=True)  # E_q[beta_k]
+    log_lik = _log_predictive(X_held, theta_bar, beta_bar)
+    n_held = np.asarray(X_held.sum(axis=1)).ravel()
+    return Completion(
+        log_lik=log_lik,
+        n_held=n_held,
+        gamma=gamma,
+        perplexity=float(np.exp(-log_lik.sum() / n_held.sum())),
+    )
+
+
+# --------------------------------------------------------------------------- hyperparameters
+
+
+def _check_q_conc(q_conc):
+    arr = as_float_array(q_conc, "q_conc")
+    if arr.ndim != 2:
+        raise ValueError(
+            f"q_conc must be a 2-D (n, K) array of Dirichlet parameters, got shape {arr.shape}"
+        )
+    if arr.shape[0] < 1 or arr.shape[1] < 2:
+        raise ValueError(
+            "q_conc must have at least one row and K >= 2 columns (a Dirichlet over one "
+            f"category has no concentration to estimate), got shape {arr.shape}"
+        )
+    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise ValueError(
+            "q_conc must be finite and > 0 (Dirichlet parameters)"
+        )
+    return arr
+
+
+def _check_conc(conc, K, name):
+    """A positive scalar (symmetric prior) or a positive (K,) vector (asymmetric)."""
+    if np.ndim(conc) == 0:
+        return check_positive(conc, name), True
+    arr = as_float_array(conc, name)
+    if arr.shape != (K,):
+        raise ValueError(
+            f"{name} must be a number or a ({K},) vector, got shape {arr.shape}"
+        )
+    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise ValueError(f"{name} must be finite and > 0")
+    return arr.copy(), False
+
+
+def _prior_stats(q_conc):
+    """``s_k = sum_i E_q[log x_ik]`` and the number of rows ``n``."""
+    s = _expected_log(q_conc).sum(axis=0)
+    if not np.all(np.isfinite(s)):
+        raise ValueError(
+            "q_conc is too close to 0: sum_i E_q[log x_ik] is not finite"
+        )
+    return s, q_conc.shape[0]
+
+
+def _prior_value(conc, s, n, symmetric):
+    # sum_i [(conc - 1) . E[log x_i] - A(conc)], A(a) = sum_k log Gamma(a_k) - log Gamma(sum a)
+    a = np.full(s.size, conc) if symmetric else conc
+    return float((a - 1.0) @ s - n * (gammaln(a).sum() - gammaln(a.sum())))
+
+
+def _prior_gradient(conc, s, n, symmetric):
+    K = s.size
+    if symmetric:
+        return float(s.sum() - n * K * (digamma(conc) - digamma(K * conc)))
+    return s - n * (digamma(conc) - digamma(conc.sum()))
+
+
+def _newton_direction(conc, s, n, symmetric):
+    """``-H^{-1} g`` -- eq. :eq:`lda-newton`; for a vector in O(K) (Blei et al. 2003, A.2)."""
+    g = _prior_gradient(conc, s, n, symmetric)
+    K = s.size
+    if symmetric:
+        h = n * K * (K * polygamma(1, K * conc) - polygamma(1, conc))
+        return -g / h
+    # H = diag(h) + z 1 1^T with h_k = -n psi'(a_k), z = n psi'(sum_j a_j)
+    h = -n * polygamma(1, conc)
+    z = n * polygamma(1, conc.sum())
+    c = np.sum(g / h) / (1.0 / z + np.sum(1.0 / h))
+    return -(g - c) / h
+
+
+def prior_objective(q_conc, conc):
+    """The terms of the ELBO that depend on a Dirichlet prior's concentration -- eq.
+    :eq:`lda-prior-objective`.
+
+    ``f(a) = sum_i E_q[log Dirichlet(x_i | a)] = sum_i [(a - 1) . E_q[log x_i] - A(a)]`` with
+    ``x_i ~ Dirichlet(q_conc[i])`` under ``q`` and ``A(a) = sum_k log Gamma(a_k) - log Gamma(sum_k
+    a_k)``: with ``q_conc = gamma`` and ``a = alpha`` these are the terms of :func:`elbo` in
+    ``alpha``, with ``q_conc = lam`` and ``a = eta`` those in ``eta``.  ``f`` is concave.
+
+    Parameters
+    ----------
+    q_conc : array_like, shape (n, K)
+        Parameters of the ``n`` variational Dirichlets, finite and ``> 0``, ``K >= 2``.
+    conc : float or array_like, shape (K,)
+        The prior's concentration: a number for the symmetric prior ``conc 1_K`` (then the
+        gradient is the derivative in that number), or a vector.
+
+    Returns
+    -------
+    value : float
+    gradient : float or numpy.ndarray, shape (K,)
+    """
+    q_conc = _check_q_conc(q_conc)
+    conc, symmetric = _check_conc(conc, q_conc.shape[1], "conc")
+    s, n = _prior_stats(q_conc)
+    return _prior_value(conc, s, n, symmetric), _prior_gradient(
+        conc, s, n, symmetric
+    )
+
+
+@dataclass(frozen=True)
+class PriorFit:
+    """Output of :func:`estimate_prior`: the maximiser ``conc`` (a float for a symmetric prior,
+    else a ``(K,)`` array), the Newton iterations taken, whether the relative step fell below
+    ``tol``, and the objective :func:`prior_objective` at ``conc``."""
+
+    conc: float | np.ndarray
+    n_iter: int
+    converged: bool
+    objective: float
+
+
+def _estimate_prior(s, n, conc, symmetric, tol, max_iter):
+    f = _prior_value(conc, s, n, symmetric)
+    converged, n_iter = False, 0
+    while n_iter < max_iter:
+        n_iter += 1
+        step = _newton_direction(conc, s, n, symmetric)
+        # at most half way to 0 in any coordinate, then halve until f does not decrease
+        # (f is concave, so a short enough step along the Newton direction raises it)
+        shrink = -step / conc
+        t = min(1.0, 0.5 / shrink.max()) if np.any(shrink >= 0.5) else 1.0
+        for _ in range(60):
+            new = conc + t * step
+            f_new = _prior_value(new, s, n, symmetric)
+            if f_new >= f:
+                break
+            t *= 0.5
+        else:
+            break  # no step raises f: stalled at rounding, not converged to tol
+        conc, f = new, f_new
+        if np.max(np.abs(t * step) / conc) < tol:
+            converged = True
+            break
+    return PriorFit(
+        conc=float(conc) if symmetric else conc,
+        n_iter=n_iter,
+        converged=converged,
+        objective=f,
+    )
+
+
+def estimate_prior(q_conc, conc0, tol=1e-10, max_iter=100):
+    """Newton--Raphson for a Dirichlet prior's concentration: the M-step of variational EM --
+    eq. :eq:`lda-newton`.
+
+    Maximises :func:`prior_objective` (concave) over ``a``, as Blei et al. (2003, sec. 5.3 and
+    appendix A.4.2) do for ``alpha`` given ``gamma`` and Hoffman et al. (2010) for ``alpha`` and
+    ``eta``.  A number ``conc0`` estimates a symmetric prior ``a 1_K`` (Newton in one variable);
+    a ``(K,)`` vector estimates an asymmetric one, whose Hessian ``diag(h) + z 1 1^T`` is
+    inverted in ``O(K)``.  Each Newton step is halved until the iterate stays positive and the
+    objective does not decrease.
+
+    Parameters
+    ----------
+    q_conc : array_like, shape (n, K)
+        Parameters of the variational Dirichlets (``gamma`` for ``alpha``, ``lam`` for ``eta``),
+        finite and ``> 0``, ``K >= 2``.
+    conc0 : float or array_like, shape (K,)
+        Starting point, ``> 0``; its shape chooses the symmetric or the asymmetric prior.
+    tol : float
+        Stop when every coordinate's step is below ``tol`` relative to it, ``>= 0``.
+    max_iter : int
+        Newton iterations, ``>= 1``.
+
+    Returns
+    -------
+    PriorFit
+    """
+    q_conc = _check_q_conc(q_conc)
+    conc, symmetric = _check_conc(conc0, q_conc.shape[1], "conc0")
+    tol = check_nonnegative(tol, "tol")
+    max_iter = check_int(max_iter, "max_iter", 1)
+    s, n = _prior_stats(q_conc)
+    return _estimate_prior(s, n, conc, symmetric, tol, max_iter)
+
+
+@dataclass(frozen=True)
+class EMResult:
+    """Output of :func:`variational_em`.
+
+    ``lam``, ``gamma`` as in :class:`BatchResult`; ``alpha`` and ``eta`` the final estimates;
+    ``elbo_trace[i]``, ``alpha_trace[i]`` and ``eta_trace[i]`` the ELBO and the estimates after
+    iteration ``i + 1``.
+    """
+
+    lam: np.ndarray
+    gamma: np.ndarray
+    alpha: float
+    eta: float
+    elbo_trace: np.ndarray
+    alpha_trace: np.ndarray
+    eta_trace: np.ndarray
+    n_iter: int
+    converged: bool
+
+
+def variational_em(
+    X,
+    K,
+    alpha,
+    eta,
+    seed=None,
+    lam0=None,
+    max_iter=100,
+    tol=1e-6,
+    e_step_tol=1e-3,
+    e_step_max_iter=100,
+    warm_start=False,
+    prior_tol=1e-10,
+    prior_max_iter=100,
+    max_elements=MAX_ELEMENTS,
+):
+    """Variational EM for LDA's symmetric ``alpha`` and ``eta`` (Blei et al. 2003, sec. 5.3-5.4).
+
+    Each iteration is one iteration of :func:`batch_vb` (the E-step over all documents, then
+    ``lam = eta + sum_d n_dw phi_dwk``) followed by the M-step: ``alpha`` and ``eta`` set to the
+    maximisers of the ELBO given ``gamma`` and ``lam`` (:func:`estimate_prior`, eq.
+    :eq:`lda-newton`).  The ELBO as a function of ``(alpha, eta)`` is the criterion; its gap to
+    ``log p(X | alpha, eta)`` depends on them too, so the estimates maximise a bound, not the
+    evidence.  With ``warm_start=True`` and converged E-steps every step is a coordinate step
+    and the ELBO never decreases; by default each E-step starts from fresh draws, as in
+    :func:`batch_vb`.
+
+    Parameters
+    ----------
+    X, K, seed, lam0, e_step_tol, e_step_max_iter, warm_start, max_elements
+        As in :func:`batch_vb`; ``K >= 2`` and a vocabulary of at least two word types.
+    alpha, eta : float
+        Starting values, ``> 0``.
+    max_iter : int
+        EM iterations, ``>= 1``.
+    tol : float
+        Stop when the relative change of the ELBO is below ``tol``, ``>= 0``.
+    prior_tol, prior_max_iter
+        The Newton iteration's stopping rule (:func:`estimate_prior`).
+
+    Returns
+    -------
+    EMResult
+    """
+    X, K, alpha, eta, rng, lam, gamma = _init(
+        X, K, alpha, eta, seed, lam0, max_elements
+    )
+    if K < 2 or X.shape[1] < 2:
+        raise ValueError(
+            "variational_em needs K >= 2 topics and a vocabulary of at least two word types "
+            f"(alpha, eta are concentrations of Dirichlets over them), got K = {K}, "
+            f"V = {X.shape[1]}"
+        )
+    max_iter = check_int(max_iter, "max_iter", 1)
+    tol = check_nonnegative(tol, "tol")
+    e_tol, e_max = _check_e_step_options(
+        e_step_tol, e_step_max_iter, "e_step_"
+    )
+    warm_start = check_bool(warm_start, "warm_start")
+    prior_tol = check_nonnegative(prior_tol, "prior_tol")
+    prior_max_iter = check_int(prior_max_iter, "prior_max_iter", 1)
+    trace, alphas, etas = [], [], []
+    converged = False
+    for it in range(1, max_iter + 1):
+        if not warm_start and it > 1:
+            gamma = rng.gamma(100.0, 0.01, size=gamma.shape)
+        gamma, sstats, _ = _e_step(X, lam, alpha, gamma, e_tol, e_max)
+        lam = eta + sstats  # lam_kw = eta + sum_d n_dw phi_dwk
+        # M-step: alpha given gamma, eta given lam, eq. (lda-newton)
+        alpha = _estimate_prior(
+            *_prior_stats(gamma), alpha, True, prior_tol, prior_max_iter
+        ).conc
+        eta = _estimate_prior(
+            *_prior_stats(lam), eta, True, prior_tol, prior_max_iter
+        ).conc
+        trace.append(_elbo(X, gamma, lam, alpha, eta))
+        alphas.append(alpha)
+        etas.append(eta)
+        if it > 1 and abs(trace[-1] - trace[-2]) <= tol * abs(trace[-2]):
+            converged = True
+            break
+    return EMResult(
+        lam=lam,
+        gamma=gamma,
+        alpha=alpha,
+        eta=eta,
+        elbo_trace=np.asarray(trace),
+        alpha_trace=np.asarray(alphas),
+        eta_trace=np.asarray(etas),
+        n_iter=it,
+        converged=converged,
     )

@@ -221,21 +221,55 @@ def _elbo(Phi, t, prior, m_N, S_N, a_N, b_N):
     )
 
 
-def cavi(Phi, t, prior, E_alpha0=1.0, max_iter=500, tol=1e-12):
+def cavi(Phi, t, prior, E_alpha0=None, max_iter=500, tol=1e-12):
     """Coordinate ascent on ``q(w) q(alpha)`` -- eqs. :eq:`bc-linreg-qw` and :eq:`bc-linreg-qalpha`.
 
     Starts from ``E[alpha] = E_alpha0`` with a ``q(w)`` update, then alternates; the ELBO
     :eq:`bc-linreg-elbo` is recorded after each full iteration and the loop stops when it
     changes by less than ``tol`` relative to its size.
 
+    The ELBO can have two local maxima: one near the prior mean ``E[alpha] = a0 / b0`` with
+    ``w`` shrunk to zero (the data barely move the prior when the features are tiny against
+    ``1 / sqrt(a0 / b0)``), and one where the data set ``alpha``.  Without ``E_alpha0``, CAVI
+    therefore runs from both sides -- the prior mean ``a0 / b0`` and a prior a millionth as
+    strong as the data, ``E_alpha0 = 1e-6 beta tr(Phi^T Phi) / M`` -- and returns the run
+    with the higher final ELBO (its trace, its ``n_iter``).  With features scaled by ``1e-6``
+    and ``a0 = b0 = 0.01``, the run from ``a0 / b0 = 1`` converges at once to the first
+    maximum, about 68 nats below the second.
+
+    Parameters
+    ----------
+    Phi : array of shape (N, M)
+        Design matrix.
+    t : array of shape (N,)
+        Targets.
+    prior : LinRegPrior
+    E_alpha0 : float, optional
+        ``E_q[alpha] > 0`` to start from (one run); by default the two starts above.
+    max_iter : int
+        Iterations per run, ``>= 1``.
+    tol : float
+        Relative change of the ELBO at which a run stops, ``> 0``.
+
     Returns
     -------
     LinRegResult
     """
     Phi, t = _check(Phi, t, prior)
-    E_alpha = check_positive(E_alpha0, "E_alpha0")
     max_iter = check_int(max_iter, "max_iter", 1)
     tol = check_positive(tol, "tol")
+    if E_alpha0 is not None:
+        starts = [check_positive(E_alpha0, "E_alpha0")]
+    else:
+        data_side = 1e-6 * prior.beta * np.sum(Phi**2) / Phi.shape[1]
+        starts = [prior.a0 / prior.b0] + (
+            [data_side] if np.isfinite(data_side) and data_side > 0 else []
+        )
+    fits = [_cavi(Phi, t, prior, s, max_iter, tol) for s in starts]
+    return max(fits, key=lambda fit: fit.elbo_trace[-1])
+
+
+def _cavi(Phi, t, prior, E_alpha, max_iter, tol):
     trace, converged = [], False
     for _ in range(max_iter):
         m_N, S_N = _update_q_w(Phi, t, prior.beta, E_alpha)

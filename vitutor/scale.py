@@ -8,6 +8,11 @@ here maps the model's own local step (:attr:`vitutor.svi.ConjugateModel.local_st
 mixture the blocked E-step of :func:`vitutor.gmm.cavi`) over the chunks where they live and adds
 up ``alpha.size + 1`` numbers per chunk; the data never move and never come back to the client.
 
+:func:`svi` can also sample whole chunks (:func:`chunk_minibatches`), so that a step reads only
+the chunks it draws.  :func:`traffic` measures what the workers really send (to the client and
+to each other) from their transfer logs, and :func:`kill_sole_holder` is a fault drill: it ends a
+worker that holds the only copy of some chunks, so that Dask must recompute them.
+
 Anything that talks to a ``distributed.Client`` works: a ``LocalCluster`` on a laptop, or
 ``Client("tcp://scheduler:8786")`` on a real cluster.  This is the only module of ``vitutor`` that
 imports Dask.
@@ -15,20 +20,26 @@ imports Dask.
 
 from __future__ import annotations
 
+import collections
 import os
+import signal
+import time
 from dataclasses import dataclass
 
 import dask
 import dask.array as da
 import numpy as np
-from distributed import Client
+from distributed import Client, futures_of
 
 from ._validate import (
     MAX_ELEMENTS,
+    check_bool,
     check_elements,
     check_int,
     check_nonnegative,
     check_positive,
+    check_returned,
+    check_seed,
 )
 from .expfam import ExponentialFamily
 from .svi import (
@@ -36,6 +47,7 @@ from .svi import (
     _check_lam,
     _elbo_of,
     _natural_step,
+    _run_local_step,
     _svi_arguments,
     _svi_result,
     minibatches,
@@ -50,6 +62,12 @@ __all__ = [
     "local_sums",
     "cavi",
     "svi",
+    "chunk_minibatches",
+    "Traffic",
+    "TrafficMeter",
+    "traffic",
+    "LostWorker",
+    "kill_sole_holder",
 ]
 
 
@@ -82,10 +100,7 @@ def _check_array(x):
         raise ValueError(
             f"x must be chunked along its first axis (data points) only, got chunks {x.chunks}"
         )
-    if not (
-        np.issubdtype(x.dtype, np.floating)
-        or np.issubdtype(x.dtype, np.integer)
-    ):
+    if not _is_real(x.dtype):
         raise TypeError(f"x must hold real numbers, got dtype {x.dtype}")
     return x
 
@@ -142,16 +157,23 @@ def from_npy(path, chunk_size, max_chunks=MAX_CHUNKS):
     -------
     dask.array.Array
     """
-    path = os.fspath(path)
+    path = _check_npy(path)
     chunk_size = check_int(chunk_size, "chunk_size", 1)
-    header = np.load(path, mmap_mode="r")
-    n, shape, dtype = header.shape[0], header.shape[1:], header.dtype
-    del header
-    if n < 1 or not np.issubdtype(dtype, np.number):
+    try:
+        header = np.load(path, mmap_mode="r")
+    except ValueError as err:
         raise ValueError(
-            f"path must hold a non-empty numeric array, got shape {(n,) + shape} of dtype "
-            f"{dtype}"
+            f"path must hold an array of real numbers, but {path!r} cannot be "
+            f"memory-mapped: {err}"
+        ) from None
+    shape, dtype = header.shape, header.dtype
+    del header
+    if len(shape) < 1 or shape[0] < 1 or not _is_real(dtype):
+        raise ValueError(
+            f"path must hold a non-empty numeric array of real numbers, got shape {shape} of "
+            f"dtype {dtype}"
         )
+    n, shape = shape[0], shape[1:]
     chunk_size = _check_chunks(n, chunk_size, max_chunks)
     starts = range(0, n, chunk_size)
     parts = [
@@ -163,6 +185,33 @@ def from_npy(path, chunk_size, max_chunks=MAX_CHUNKS):
         for a in starts
     ]
     return da.concatenate(parts, axis=0)
+
+
+def _is_real(dtype):
+    return dtype != np.bool_ and (
+        np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)
+    )
+
+
+def _check_npy(path):
+    """``path`` as a str naming a readable ``.npy`` file (not ``.npz``, text or pickles)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"path must be a str or os.PathLike naming a .npy file, got {type(path).__name__}"
+        )
+    path = os.fspath(path)
+    if not isinstance(path, str):
+        path = os.fsdecode(path)
+    if not os.path.isfile(path):
+        raise ValueError(f"path must name an existing .npy file, got {path!r}")
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic != b"\x93NUMPY":
+        raise ValueError(
+            f"path must name a .npy file (numpy.save), but {path!r} does not start with the "
+            ".npy magic string (an .npz archive, text or a pickle?)"
+        )
+    return path
 
 
 def _read_rows(path, start, stop):
@@ -267,19 +316,27 @@ def check_finite(client, x):
         )
 
 
-def _block_sums(block, local_step, mean_T, rows=None):
+def _block_sums(block, local_step, mean_T, rows=None, weight=1.0):
     # one chunk's (sum_i E[t(z_i, x_i)], sum_i local ELBO terms), flattened into alpha.size + 1
-    # numbers
+    # numbers; local_step's output is checked here (a pair, stats of alpha's shape, a number),
+    # its NaN or inf on the client, where the iteration is known; a chunk drawn by
+    # chunk_minibatches scales its sums by its weight
     part = block if rows is None else block[rows]
-    stats, local = local_step(np.asarray(part, dtype=float), mean_T)
-    return np.concatenate([np.ravel(stats), [float(local)]])
+    stats, local = _run_local_step(
+        local_step,
+        np.asarray(part, dtype=float),
+        mean_T,
+        " in a chunk on a worker",
+        finite=False,
+    )
+    return weight * np.concatenate([np.ravel(stats), [local]])
 
 
 def _sum_parts(*parts):
     return np.sum(np.stack(parts), axis=0)
 
 
-def _map_reduce(client, model, x, mean_T, rows_by_chunk=None):
+def _map_reduce(client, model, x, mean_T, rows_by_chunk=None, when=""):
     blocks = x.to_delayed().ravel()
     if rows_by_chunk is None:
         parts = [
@@ -289,14 +346,20 @@ def _map_reduce(client, model, x, mean_T, rows_by_chunk=None):
     else:
         parts = [
             dask.delayed(_block_sums, pure=False)(
-                blocks[j], model.local_step, mean_T, rows
+                blocks[j], model.local_step, mean_T, *rows
             )
-            for j, rows in rows_by_chunk
+            for j, *rows in rows_by_chunk
         ]
     total = client.compute(
         dask.delayed(_sum_parts, pure=False)(*parts)
     ).result()
-    return total[:-1].reshape(model.alpha.shape), float(total[-1])
+    stats = check_returned(
+        total[:-1], "local_step", "stats (in some chunk)", None, when
+    )
+    local = check_returned(
+        total[-1], "local_step", "local_elbo (in some chunk)", (), when
+    )
+    return stats.reshape(model.alpha.shape), float(local)
 
 
 def local_sums(client, model, x, lam):
@@ -395,15 +458,21 @@ def cavi(
     max_iter = check_int(max_iter, "max_iter", 1)
     tol = check_nonnegative(tol, "tol")
     callback = _check_callback(callback)
-    if check:
+    if check_bool(check, "check"):
         check_finite(client, x)
-    stats, _ = _map_reduce(client, model, x, model.family(lam).mean_T())
+    stats, _ = _map_reduce(
+        client, model, x, model.family(lam).mean_T(), when=" at iteration 0"
+    )
     trace = []
     converged = False
     for t in range(1, max_iter + 1):
         lam = model.alpha + stats
         stats, local = _map_reduce(
-            client, model, x, model.family(lam).mean_T()
+            client,
+            model,
+            x,
+            model.family(lam).mean_T(),
+            when=f" at iteration {t}",
         )
         trace.append(_elbo_of(model, lam, local))
         if callback is not None:
@@ -436,13 +505,22 @@ def svi(
     eval_every=None,
     check=True,
     callback=None,
+    chunks_per_step=None,
 ):
     """Stochastic VI over a Dask array -- algorithm :prf:ref:`ef-svi`.
 
-    The minibatches are those of :func:`vitutor.svi.minibatches` with the same ``seed`` (distinct
-    indices into all ``n`` rows), so a run reproduces the in-memory :func:`vitutor.svi.svi` step for
-    step.  Each step sends every chunk that holds rows of the batch the row numbers it holds;
-    the chunk computes the local step on those rows where it lives and returns its sums.
+    By default the minibatches are those of :func:`vitutor.svi.minibatches` with the same ``seed``
+    (distinct indices into all ``n`` rows), so a run reproduces the in-memory
+    :func:`vitutor.svi.svi` step for step.  Each step sends every chunk that holds rows of the
+    batch the row numbers it holds; the chunk computes the local step on those rows where it
+    lives and returns its sums.  A uniform batch of ``batch_size`` rows out of ``C`` chunks of
+    ``n / C`` rows misses a given chunk with probability about ``(1 - 1/C)^batch_size``, so with
+    a batch much larger than ``C`` every step reads every chunk.
+
+    With ``chunks_per_step = m``, each step instead draws ``m`` of the ``C`` chunks and rows
+    within them (:func:`chunk_minibatches`): it reads only those ``m`` chunks, and the weighted
+    target ``alpha + sum_j w_j sum_{i in B_j} E[t_i]`` is still an unbiased estimate of
+    ``lam_hat`` (eq. :eq:`scale-chunk-weights`).
 
     Parameters
     ----------
@@ -461,6 +539,9 @@ def svi(
         First refuse data with NaN or inf.
     callback : callable, optional
         ``callback(t, lam)`` after step ``t``.
+    chunks_per_step : int or None
+        ``None`` samples rows uniformly from all ``n``; an int ``m`` in ``1..C`` samples ``m``
+        chunks per step and about ``batch_size / m`` rows in each (chunk-level sampling).
 
     Returns
     -------
@@ -475,34 +556,309 @@ def svi(
     )
     n_steps = rho.size
     callback = _check_callback(callback)
-    if check:
+    if check_bool(check, "check"):
         check_finite(client, x)
     offsets = _offsets(x)
-    batches = minibatches(n, batch_size, seed)
-    scale = n / batch_size
+    if chunks_per_step is None:
+        batches = minibatches(n, batch_size, seed)
+        scale = n / batch_size
+    else:
+        plans = chunk_minibatches(
+            x.chunks[0], chunks_per_step, batch_size, seed
+        )
+        scale = 1.0  # each chunk's sums carry their own weight
 
-    def full_elbo(lam):
+    def full_elbo(lam, t):
         return _elbo_of(
             model,
             lam,
-            _map_reduce(client, model, x, model.family(lam).mean_T())[1],
+            _map_reduce(
+                client,
+                model,
+                x,
+                model.family(lam).mean_T(),
+                when=f" (full-data ELBO at step {t})",
+            )[1],
         )
 
-    trace, at = ([], []) if eval_every is None else ([full_elbo(lam)], [0])
+    trace, at = ([], []) if eval_every is None else ([full_elbo(lam, 0)], [0])
     for t in range(1, n_steps + 1):
-        idx = next(batches)
-        chunk_of = np.searchsorted(offsets, idx, side="right") - 1
-        rows_by_chunk = [
-            (int(j), idx[chunk_of == j] - offsets[j])
-            for j in np.unique(chunk_of)
-        ]
+        if chunks_per_step is None:
+            idx = next(batches)
+            chunk_of = np.searchsorted(offsets, idx, side="right") - 1
+            rows_by_chunk = [
+                (int(j), idx[chunk_of == j] - offsets[j])
+                for j in np.unique(chunk_of)
+            ]
+        else:
+            rows_by_chunk = next(plans)
         stats, _ = _map_reduce(
-            client, model, x, model.family(lam).mean_T(), rows_by_chunk
+            client,
+            model,
+            x,
+            model.family(lam).mean_T(),
+            rows_by_chunk,
+            when=f" at step {t}",
         )
         lam = _natural_step(model, lam, stats, scale, rho[t - 1])
         if callback is not None:
             callback(t, lam)
         if eval_every is not None and (t == n_steps or t % eval_every == 0):
-            trace.append(full_elbo(lam))
+            trace.append(full_elbo(lam, t))
             at.append(t)
     return _svi_result(model, lam, trace, at, rho, batch_size, kappa, tau0, n)
+
+
+def chunk_minibatches(chunk_sizes, chunks_per_step, batch_size, seed=None):
+    r"""Endless chunk-level minibatches: ``m`` chunks, then rows within each -- eq.
+    :eq:`scale-chunk-weights`.
+
+    Each batch draws ``m = chunks_per_step`` distinct chunks uniformly out of ``C``, then
+    ``b_j = min(n_j, ceil(batch_size / m))`` distinct rows uniformly within each drawn chunk
+    ``j`` of ``n_j`` rows, and gives the chunk the weight ``w_j = (C / m) (n_j / b_j)``, the
+    inverse of the probability ``(m / C) (b_j / n_j)`` that a given row of chunk ``j`` is drawn.
+    Then ``E[sum_{j drawn} w_j sum_{i in B_j} t_i] = sum_i t_i`` for any per-row ``t``: the
+    weighted sum is an unbiased estimate of the full sum (Horvitz and Thompson), whatever the
+    chunk sizes.  A step that uses it reads ``m`` chunks, not all of them.
+
+    Parameters
+    ----------
+    chunk_sizes : sequence of int
+        Rows per chunk, ``x.chunks[0]`` of a Dask array.
+    chunks_per_step : int
+        Chunks per batch, in ``1..C``.
+    batch_size : int
+        Rows per batch, about; in ``1..n``.
+    seed : int, numpy.random.Generator or None
+
+    Yields
+    ------
+    list of (int, numpy.ndarray, float)
+        ``(j, rows, w_j)`` for each drawn chunk, in increasing ``j``: the chunk's index, the
+        sorted row numbers within it and its weight.
+    """
+    sizes = np.asarray(chunk_sizes)
+    if (
+        sizes.ndim != 1
+        or sizes.size < 1
+        or not np.issubdtype(sizes.dtype, np.integer)
+        or np.any(sizes < 1)
+    ):
+        raise ValueError(
+            "chunk_sizes must be a non-empty sequence of positive integers"
+        )
+    C, n = sizes.size, int(sizes.sum())
+    m = check_int(chunks_per_step, "chunks_per_step", 1)
+    if m > C:
+        raise ValueError(
+            f"chunks_per_step must be <= the number of chunks {C}, got {m}"
+        )
+    batch_size = check_int(batch_size, "batch_size", 1)
+    if batch_size > n:
+        raise ValueError(f"batch_size must be <= n = {n}, got {batch_size}")
+    per_chunk = -(-batch_size // m)
+    rng = check_seed(seed)
+    return _chunk_plans(sizes, m, per_chunk, rng)
+
+
+def _chunk_plans(sizes, m, per_chunk, rng):
+    C = sizes.size
+    while True:
+        plan = []
+        for j in np.sort(rng.choice(C, size=m, replace=False)):
+            n_j = int(sizes[j])
+            b_j = min(n_j, per_chunk)
+            rows = np.sort(rng.choice(n_j, size=b_j, replace=False))
+            plan.append((int(j), rows, (C / m) * (n_j / b_j)))
+        yield plan
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """What :func:`traffic` measured: bytes the workers sent while the block ran.
+
+    ``to_client`` counts what left a worker for the client (results gathered by the scheduler on
+    the client's behalf, or by the client directly), ``between_workers`` what one worker fetched
+    from another (inputs of the reduction); both are bytes on the wire, as each worker's
+    ``transfer_outgoing_log`` records them.  ``keys`` are the Dask keys of everything that
+    moved, ``transfers`` the number of transfers.
+    """
+
+    to_client: int
+    between_workers: int
+    keys: frozenset
+    transfers: int
+
+
+def _outgoing(dask_worker):
+    # replies to requests for data: in flight, made so far, and the log of the latest ones
+    return (
+        dask_worker.transfer_outgoing_count,
+        dask_worker.transfer_outgoing_count_total,
+        [
+            (e["who"], tuple(e["keys"]), int(e["compressed"]))
+            for e in dask_worker.transfer_outgoing_log
+        ],
+    )
+
+
+class TrafficMeter:
+    """Context manager returned by :func:`traffic`; after the block, ``result`` is a
+    :class:`Traffic`."""
+
+    def __init__(self, client):
+        self.client = client
+        self.result = None
+
+    def _logs(self):
+        # a reply is logged once the requester has confirmed it: wait for those in flight
+        deadline = time.monotonic() + 10.0
+        while True:
+            logs = self.client.run(_outgoing)
+            if (
+                all(busy == 0 for busy, _, _ in logs.values())
+                or time.monotonic() > deadline
+            ):
+                return logs
+            time.sleep(0.01)
+
+    def __enter__(self):
+        self._before = {w: made for w, (_, made, _) in self._logs().items()}
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is not None:
+            return False
+        workers = set(self.client.scheduler_info()["workers"])
+        to_client = between = transfers = 0
+        keys = set()
+        for w, (_, made, log) in self._logs().items():
+            if w not in self._before:
+                continue
+            new = made - self._before[w]
+            if new > len(log):
+                raise RuntimeError(
+                    f"worker {w} made {new} transfers, more than its log holds "
+                    f"({len(log)})"
+                )
+            for who, moved, nbytes in log[len(log) - new :]:
+                if who in workers:
+                    between += nbytes
+                else:
+                    to_client += nbytes
+                keys.update(moved)
+                transfers += 1
+        self.result = Traffic(
+            to_client=to_client,
+            between_workers=between,
+            keys=frozenset(keys),
+            transfers=transfers,
+        )
+        return False
+
+
+def traffic(client):
+    """Measure the data the workers send while a block runs.
+
+    ``with scale.traffic(client) as meter: ...``, then ``meter.result`` is a :class:`Traffic`.
+    It is read from the workers' own transfer logs (``Worker.transfer_outgoing_log``: one entry
+    per reply to a request for data, with the requester, the keys and the bytes written), so it
+    counts what Dask really moved, not what the code meant to move.  Workers that join or leave
+    during the block are not counted.  Bytes are those written to the connection, so workers in
+    the client's own process (``LocalCluster(processes=False)``, whose in-process channel reports
+    no sizes) count one per message: measure with worker processes.
+
+    Parameters
+    ----------
+    client : distributed.Client
+
+    Returns
+    -------
+    TrafficMeter
+
+    Raises
+    ------
+    RuntimeError
+        On leaving the block, if a worker made more transfers than its log holds.
+    """
+    return TrafficMeter(_check_client(client))
+
+
+def _chunk_keys(x):
+    keys = x.__dask_keys__()
+    while keys and isinstance(keys[0], list):
+        keys = [k for sub in keys for k in sub]
+    return keys
+
+
+@dataclass(frozen=True)
+class LostWorker:
+    """What :func:`kill_sole_holder` did: the worker it ended (``address``) and the chunks of
+    ``x`` whose only copy that worker held (``chunks``, their indices along the first axis, and
+    ``keys``, their Dask keys)."""
+
+    address: str
+    chunks: tuple
+    keys: tuple
+
+
+def _sigkill(pid):
+    os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+
+
+def kill_sole_holder(client, x, timeout=60.0):
+    """A fault drill: end a worker process that holds the only copy of some chunks of ``x``.
+
+    Asks the scheduler which workers hold each chunk of the persisted ``x`` (``who_has``).  If
+    every chunk has a copy on more than one worker, extra copies are dropped
+    (``client.replicate(..., n=1)``), since killing a worker whose chunks live elsewhere too
+    would lose nothing.  The worker holding the only copy of the most chunks is then killed with
+    ``SIGKILL`` by its own nanny (so this works on any cluster whose workers run under nannies;
+    the nanny starts a fresh, empty worker), and the call returns once the scheduler has
+    removed it.  A later computation that needs the lost chunks makes Dask recompute them from
+    their lineage (or read them again, for :func:`from_npy`).
+
+    Parameters
+    ----------
+    client : distributed.Client
+    x : dask.array.Array
+        Persisted on the cluster (``x = client.persist(x)``).
+    timeout : float
+        Seconds to wait for the scheduler to notice, ``> 0``.
+
+    Returns
+    -------
+    LostWorker
+    """
+    client = _check_client(client)
+    x = _check_array(x)
+    timeout = check_positive(timeout, "timeout")
+    futures = futures_of(x)
+    if not futures:
+        raise ValueError(
+            "x must be persisted on the cluster: x = client.persist(x)"
+        )
+    index = {key: j for j, key in enumerate(_chunk_keys(x))}
+    who = client.who_has(futures)
+    if not any(len(holders) == 1 for holders in who.values()):
+        client.replicate(futures, n=1)
+        who = client.who_has(futures)
+    sole = {key: hs[0] for key, hs in who.items() if len(hs) == 1}
+    if not sole:
+        raise RuntimeError("no chunk of x is held by a single worker")
+    victim = collections.Counter(sole.values()).most_common(1)[0][0]
+    lost = sorted((index[k], k) for k, w in sole.items() if w == victim)
+    pid = client.run(os.getpid, workers=[victim])[victim]
+    client.run(_sigkill, pid, workers=[victim], nanny=True)
+    deadline = time.monotonic() + timeout
+    while victim in client.scheduler_info()["workers"]:
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"the scheduler still lists {victim} after {timeout} s"
+            )
+        time.sleep(0.05)
+    return LostWorker(
+        address=victim,
+        chunks=tuple(j for j, _ in lost),
+        keys=tuple(k for _, k in lost),
+    )

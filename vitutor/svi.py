@@ -37,6 +37,7 @@ from ._validate import (
     check_elements,
     check_int,
     check_nonnegative,
+    check_returned,
     check_seed,
 )
 from .expfam import ExponentialFamily
@@ -111,12 +112,28 @@ class MeanFieldModel:
     expected_log_joint : callable
         ``expected_log_joint(means) -> E_q[log p(x, z)]`` with ``means[name] = E_q[T(z_name)]``;
         every constant included, so the ELBO is a number and not a number up to a constant.
+
+    Each factor's ``natural_parameter`` must return an ``eta`` of the shape of that factor's
+    current one, and ``expected_log_joint`` a number; :func:`cavi` and :func:`elbo` check both
+    (finite, in the family's domain) and name the callback and the sweep when one is not.
     """
 
     factors: tuple
     expected_log_joint: Callable[[Mapping[str, np.ndarray]], float]
 
     def __post_init__(self):
+        if isinstance(self.factors, Factor):
+            raise TypeError(
+                "factors must be a sequence of Factor, got a single Factor "
+                f"({self.factors.name!r}): pass (factor,)"
+            )
+        if isinstance(self.factors, (str, bytes, Mapping)) or not hasattr(
+            self.factors, "__iter__"
+        ):
+            raise TypeError(
+                "factors must be a non-empty sequence of Factor, got "
+                f"{type(self.factors).__name__}"
+            )
         factors = tuple(self.factors)
         if not factors or not all(isinstance(f, Factor) for f in factors):
             raise TypeError("factors must be a non-empty sequence of Factor")
@@ -163,10 +180,56 @@ def _check_q(model, q, name="q"):
     return out
 
 
-def _elbo(model, q):
+def _call(callback, name, given, *args):
+    """``callback(*args)``; an error inside it is re-raised naming the callback and ``given``
+    (what it was called on), where numpy's own message would name nothing of the user's."""
+    try:
+        return callback(*args)
+    except (ValueError, TypeError, IndexError, KeyError) as err:
+        kind = TypeError if isinstance(err, TypeError) else ValueError
+        raise kind(
+            f"{name} failed on {given}: {type(err).__name__}: {err}"
+        ) from err
+
+
+def _shapes(means):
+    return "{" + ", ".join(f"{k!r}: {v.shape}" for k, v in means.items()) + "}"
+
+
+def _elbo(model, q, when=""):
     means = {name: dist.mean_T() for name, dist in q.items()}
     entropy = sum(float(np.sum(dist.entropy())) for dist in q.values())
-    return float(model.expected_log_joint(means)) + entropy
+    value = _call(
+        model.expected_log_joint,
+        "expected_log_joint",
+        f"expected statistics of shapes {_shapes(means)}{when}",
+        means,
+    )
+    value = check_returned(
+        value, "expected_log_joint", "E_q[log p(x, z)]", (), when
+    )
+    return float(value) + entropy
+
+
+def _update_factor(f, means, shape, when):
+    """The factor ``f`` at ``E_{-j}[eta_j]``: what ``f.natural_parameter`` returns, checked
+    (real, shaped like the factor's current ``eta``, finite, in the family's domain)."""
+    eta = _call(
+        f.natural_parameter,
+        f"natural_parameter of factor {f.name!r}",
+        f"expected statistics of shapes {_shapes(means)}{when}",
+        means,
+    )
+    eta = check_returned(
+        eta, f"natural_parameter of factor {f.name!r}", "eta", shape, when
+    )
+    try:
+        return f.family(eta)
+    except ValueError as err:
+        raise ValueError(
+            f"natural_parameter of factor {f.name!r} returned an eta outside the "
+            f"domain of a {f.family.__name__}{when}: {err}"
+        ) from None
 
 
 def elbo(model, q):
@@ -203,7 +266,7 @@ def cavi(model, init, max_iter=1000, tol=1e-10):
     model : MeanFieldModel
     init : mapping
         Initial factors, one per name; a factor that is updated before it is read may hold
-        any valid value.
+        any valid value of its shape (the shape its ``natural_parameter`` returns).
     max_iter : int
         Maximum number of sweeps.
     tol : float or None
@@ -220,11 +283,12 @@ def cavi(model, init, max_iter=1000, tol=1e-10):
     means = {name: dist.mean_T() for name, dist in q.items()}
     trace = []
     converged = False
-    for _ in range(max_iter):
+    for sweep in range(1, max_iter + 1):
+        when = f" at sweep {sweep}"
         for f in model.factors:
-            q[f.name] = f.family(f.natural_parameter(means))
+            q[f.name] = _update_factor(f, means, q[f.name].eta.shape, when)
             means[f.name] = q[f.name].mean_T()
-        trace.append(_elbo(model, q))
+        trace.append(_elbo(model, q, when))
         if (
             tol is not None
             and len(trace) > 1
@@ -252,13 +316,22 @@ class ConjugateModel:
     family : type
         Family of ``q(beta)`` (and of the prior), an :class:`vitutor.expfam.ExponentialFamily`
         subclass; its batch axes index independent global components.
-    alpha : numpy.ndarray
-        Natural parameter of the prior ``p(beta)``, shaped like ``q(beta)``'s ``eta``.
+    alpha : numpy.ndarray or ExponentialFamily
+        Natural parameter of the prior ``p(beta)``, shaped like ``q(beta)``'s ``eta`` (or the
+        prior itself, an instance of ``family``).
     local_step : callable
         ``local_step(x_batch, mean_T) -> (stats, local_elbo)``.  Given ``E_q[T(beta)]``, sets each
-        ``q(z_i)`` of the batch to its optimum ``E[eta_l(x_i, beta)]`` and returns
+        ``q(z_i)`` of the batch to its optimum for that ``q(beta)`` and returns
         ``stats = sum_i E[t(z_i, x_i)]`` (shaped like ``alpha``, eq. :eq:`ef-global-update`) and
-        ``local_elbo = sum_i E_q[log p(x_i, z_i | beta) - log q(z_i)]``.
+        ``local_elbo = sum_i E_q[log p(x_i, z_i | beta) - log q(z_i)]``.  When ``z_i`` is one
+        exponential-family block the optimum is the single update ``E[eta_l(x_i, beta)]``; when
+        it has several blocks (LDA's ``theta_d`` and ``z_d``), the local step cycles through
+        them until they converge (step 2 of algorithm :prf:ref:`ef-svi`): the natural gradient
+        (eq. :eq:`ef-natgrad`) and hence :func:`svi` assume the local factors are at their
+        optimum.
+        Every call is checked: a pair, ``stats`` of ``alpha``'s shape, ``local_elbo`` a number,
+        both finite, else an error naming ``local_step`` and the step; an error raised inside it
+        is re-raised naming ``local_step`` and the shape of ``x_batch``.
     """
 
     family: type
@@ -272,8 +345,51 @@ class ConjugateModel:
                 "local_step must be callable, got "
                 f"{type(self.local_step).__name__}"
             )
-        prior = self.family(self.alpha)  # validates the domain
+        prior = self.family(_natural(self.family, self.alpha, "alpha"))
         object.__setattr__(self, "alpha", prior.eta)
+
+
+def _natural(family, value, name):
+    """A natural parameter of ``family`` given as an array or as a ``family`` instance."""
+    if isinstance(value, ExponentialFamily):
+        if not isinstance(value, family):
+            raise TypeError(
+                f"{name} is a {type(value).__name__}, but this model's q(beta) is a "
+                f"{family.__name__}: pass a {family.__name__} or its natural parameter"
+            )
+        value = value.eta
+    return family.check_eta(value, name)
+
+
+def _local_step(model, x, mean_T, when=""):
+    """``model.local_step(x, mean_T)``, its output checked: ``(stats, local_elbo)`` with ``stats``
+    shaped like ``alpha`` and ``local_elbo`` a number, both finite (eq. :eq:`ef-global-update`)."""
+    return _run_local_step(model.local_step, x, mean_T, when)
+
+
+def _run_local_step(local_step, x, mean_T, when="", finite=True):
+    """``local_step(x, mean_T)`` checked; ``stats`` must have the shape of ``mean_T`` (which is
+    alpha's).  ``finite=False`` leaves NaN and inf to the caller (:mod:`vitutor.scale` checks
+    the sum over the chunks, where it knows the iteration)."""
+    out = _call(
+        local_step,
+        "local_step",
+        f"x of shape {x.shape}{when} (does x have the shape the model expects?)",
+        x,
+        mean_T,
+    )
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise TypeError(
+            "local_step must return a pair (stats, local_elbo), got "
+            f"{type(out).__name__}{when}"
+        )
+    stats = check_returned(
+        out[0], "local_step", "stats", np.shape(mean_T), when, finite
+    )
+    local = check_returned(
+        out[1], "local_step", "local_elbo", (), when, finite
+    )
+    return stats, float(local)
 
 
 def _check_conjugate(model):
@@ -285,19 +401,18 @@ def _check_conjugate(model):
 
 
 def _check_lam(model, lam, name="lam"):
-    if isinstance(lam, ExponentialFamily):
-        lam = lam.eta
-    arr = as_float_array(lam, name)
+    if not isinstance(lam, ExponentialFamily):
+        lam = as_float_array(lam, name)
+        if lam.shape != model.alpha.shape:
+            raise ValueError(
+                f"{name} must have the shape of alpha {model.alpha.shape}, got {lam.shape}"
+            )
+    arr = _natural(model.family, lam, name)
     if arr.shape != model.alpha.shape:
         raise ValueError(
             f"{name} must have the shape of alpha {model.alpha.shape}, got {arr.shape}"
         )
-    try:
-        return model.family(arr).eta
-    except ValueError as err:
-        raise ValueError(
-            f"{name} is outside the domain of {model.family.__name__}: {err}"
-        ) from None
+    return arr
 
 
 def global_step(model, x, lam):
@@ -322,7 +437,7 @@ def global_step(model, x, lam):
     model = _check_conjugate(model)
     x = _check_x(x)
     lam = _check_lam(model, lam)
-    stats, _ = model.local_step(x, model.family(lam).mean_T())
+    stats, _ = _local_step(model, x, model.family(lam).mean_T())
     return model.alpha + stats
 
 
@@ -340,8 +455,8 @@ def _natural_step(model, lam, stats, scale, rho):
     return (1.0 - rho) * lam + rho * lam_hat
 
 
-def _collapsed_elbo(model, x, lam):
-    _, local = model.local_step(x, model.family(lam).mean_T())
+def _collapsed_elbo(model, x, lam, when=""):
+    _, local = _local_step(model, x, model.family(lam).mean_T(), when)
     return _elbo_of(model, lam, local)
 
 
@@ -442,7 +557,11 @@ def minibatches(n, batch_size, seed=None):
     """
     n = check_int(n, "n", 1)
     batch_size = _check_batch_size(batch_size, n)
-    rng = check_seed(seed)
+    return _draw_batches(n, batch_size, check_seed(seed))
+
+
+def _draw_batches(n, batch_size, rng):
+    # a generator of its own, so that minibatches() checks its arguments when it is called
     while True:
         yield np.sort(rng.choice(n, size=batch_size, replace=False))
 
@@ -491,7 +610,8 @@ def svi(
     """Stochastic variational inference -- algorithm :prf:ref:`ef-svi`, chapter 6.
 
     Step ``t`` draws a minibatch ``B`` (:func:`minibatches`), sets its local factors to their
-    optimum, forms the noisy target ``lam_hat = alpha + (n/|B|) sum_{i in B} E[t(z_i, x_i)]`` and
+    optimum (``model.local_step``, which for several local blocks runs them to convergence),
+    forms the noisy target ``lam_hat = alpha + (n/|B|) sum_{i in B} E[t(z_i, x_i)]`` and
     moves ``lam <- (1 - rho_t) lam + rho_t lam_hat``, a step of length ``rho_t`` along the
     natural gradient (eq. :eq:`ef-natgrad`).
 
@@ -531,15 +651,17 @@ def svi(
     trace, at = (
         ([], [])
         if eval_every is None
-        else ([_collapsed_elbo(model, x, lam)], [0])
+        else ([_collapsed_elbo(model, x, lam, " at step 0")], [0])
     )
     for t in range(1, n_steps + 1):
         idx = next(batches)
         xb = x if batch_size == n else x[idx]
-        stats, _ = model.local_step(xb, model.family(lam).mean_T())
+        stats, _ = _local_step(
+            model, xb, model.family(lam).mean_T(), f" at step {t}"
+        )
         lam = _natural_step(model, lam, stats, scale, rho[t - 1])
         if eval_every is not None and (t == n_steps or t % eval_every == 0):
-            trace.append(_collapsed_elbo(model, x, lam))
+            trace.append(_collapsed_elbo(model, x, lam, f" at step {t}"))
             at.append(t)
     return _svi_result(model, lam, trace, at, rho, batch_size, kappa, tau0, n)
 

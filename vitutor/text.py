@@ -58,6 +58,11 @@ def tokenize(text):
     return _WORD.findall(text.lower())
 
 
+def _abbrev(value, width=40):
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 @dataclass(frozen=True)
 class TextCorpus:
     """Counts ``X`` (CSR, documents x vocabulary), the ``vocabulary`` (column order), a ``label``
@@ -89,10 +94,16 @@ def document_term_matrix(token_lists, min_df=5, max_df=0.25):
     if not token_lists:
         raise ValueError("token_lists must hold at least one document")
     for i, tokens in enumerate(token_lists):
-        if isinstance(tokens, str) or not all(
-            isinstance(w, str) for w in tokens
+        if (
+            isinstance(tokens, str)
+            or not hasattr(tokens, "__iter__")
+            or not all(isinstance(w, str) for w in tokens)
         ):
-            raise TypeError(f"token_lists[{i}] must be a list of words (str)")
+            raise TypeError(
+                f"token_lists[{i}] must be a list of words (str), got "
+                f"{type(tokens).__name__}"
+                + ("" if tokens is None else f" {_abbrev(tokens)}")
+            )
     df = {}
     for tokens in token_lists:
         for word in set(tokens):
@@ -132,13 +143,28 @@ def scipy_docstrings(
         raise TypeError(
             "submodules must be a sequence of names such as ('linalg', 'stats'), not a str"
         )
+    if not isinstance(submodules, (tuple, list)):
+        raise TypeError(
+            "submodules must be a tuple or list of names such as ('linalg', 'stats') (in the "
+            f"order of the labels), got {type(submodules).__name__}"
+        )
     submodules = tuple(submodules)
+    for i, sub in enumerate(submodules):
+        if not isinstance(sub, str):
+            raise TypeError(
+                f"submodules[{i}] must be the name of a SciPy submodule (a str), got "
+                f"{type(sub).__name__}"
+            )
     unknown = [sub for sub in submodules if sub not in SUBMODULES]
     if not submodules:
         raise ValueError("submodules must name at least one SciPy submodule")
     if unknown:
         raise ValueError(
             f"submodules must be taken from {SUBMODULES}, got {unknown}"
+        )
+    if len(set(submodules)) != len(submodules):
+        raise ValueError(
+            f"submodules must name each submodule once, got {submodules}"
         )
     seen, token_lists, labels, names = set(), [], [], []
     for label, sub in enumerate(submodules):
