@@ -54,10 +54,11 @@ notebooks: $(STAMP) nbcache
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(JOBS) --dist loadfile \
 	  --nbval-lax --nbval-current-env --nb-cache=$(NBCACHE) $(CHAPTERS)
 
-## test-browser: every page of the built book in headless Chromium, offline (needs /usr/bin/chromium)
+## test-browser: every page of the built book in headless Chromium, offline (needs /usr/bin/chromium);
+## the pages are independent tests, split over $(JOBS) workers
 test-browser: $(STAMP)
 	test -f _build/html/index.html || $(MAKE) book
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(JOBS) tests/browser
 
 ## lab: open the chapters in JupyterLab
 lab: $(STAMP)

@@ -150,6 +150,181 @@ def test_blog_posts_are_cited_as_blog_posts_not_seeds(path):
     )
 
 
+def cells_of(path):
+    return json.loads(path.read_text())["cells"]
+
+
+def without_code(md):
+    """Markdown without its fenced blocks (```, ~~~, directives) and inline code spans."""
+    out, fence = [], None
+    for line in md.splitlines():
+        opening = re.match(r"\s*(`{3,}|~{3,})", line)
+        if fence is None and opening:
+            fence = opening.group(1)
+            out.append("")
+        elif fence is not None:
+            if (
+                line.strip().startswith(fence[0] * len(fence))
+                and not line.strip(fence[0]).strip()
+            ):
+                fence = None
+            out.append("")
+        else:
+            out.append(line)
+    # inline code spans, which may run over a line break within a paragraph
+    return "\n\n".join(
+        re.sub(r"(`+).+?\1", "", paragraph, flags=re.S)
+        for paragraph in re.split(r"\n\s*\n", "\n".join(out))
+    )
+
+
+#: $$...$$ or $...$ (not \$), within one paragraph.
+MATH_SPAN = re.compile(
+    r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\$)((?:[^$\\]|\\.)+?)\$", re.S
+)
+LIST_ITEM_START = re.compile(r"\s*(?:[-+*]|\d+[.)])(?:\s|$)")
+
+
+def math_lines_read_as_list_items(md):
+    """Lines inside $...$ or $$...$$ (after the first) that Markdown would start a list with."""
+    found = []
+    for paragraph in re.split(r"\n\s*\n", without_code(md)):
+        for span in MATH_SPAN.finditer(paragraph):
+            line_start = paragraph.rfind("\n", 0, span.start()) + 1
+            if (
+                span.group(1)
+                and not paragraph[line_start : span.start()].strip()
+            ):
+                # $$ opening a line starts a display block (MyST's dollarmath block
+                # rule): its lines are math, never list items
+                continue
+            tex = span.group(1) or span.group(2)
+            found += [
+                line.strip()
+                for line in tex.split("\n")[1:]
+                if LIST_ITEM_START.match(line)
+            ]
+    return found
+
+
+def test_a_math_line_read_as_a_list_item_is_detected():
+    # the fault of chapter 4b: the second line of an inline formula began with "+ "
+    md = "The ELBO is $\\log p(x)\n+ \\mathrm{KL}(q \\| p)$, and $$a\n- b$$ too."
+    assert math_lines_read_as_list_items(md) == [
+        "+ \\mathrm{KL}(q \\| p)",
+        "- b",
+    ]
+    # an operator ending a line, code, a {math} block, escaped dollars, and $$ opening a line
+    # (a display block, whose lines are not Markdown) are all fine
+    fine = (
+        "$a +\nb$ and `$x\n- y$` and\n```{math}\na\n- b\n```\ncosts \\$5 - \\$3\n"
+        "so\n$$\na\n- b\n$$"
+    )
+    assert math_lines_read_as_list_items(fine) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_line_of_a_formula_starts_like_a_list_item(path):
+    # Markdown reads a line inside $...$ that starts with "+ ", "- " or "* " as a list item:
+    # the formula breaks into raw TeX and a bullet.  Keep the operator at the end of the
+    # previous line, or use a {math} block.
+    found = math_lines_read_as_list_items(markdown_of(path))
+    assert not found, (
+        f"{path.name}: lines inside $...$ that Markdown reads as list items: {found[:5]}"
+    )
+
+
+#: A code cell that draws: it makes a figure, plots on axes or glues a figure.
+DRAWS = re.compile(
+    r"\bplt\.(?:subplots|figure|subplot)\(|\.(?:plot|scatter|hist|imshow|fill_between|"
+    r"bar|barh|contour|contourf|errorbar|semilogy|loglog|axvline|axhline)\("
+    r"|\bglue\(\s*[\"'][^\"']*[\"']\s*,\s*fig"
+)
+CHECKS = re.compile(
+    r"^\s*assert\b|\bassert_allclose\(|\bassert_array\w*\(", re.M
+)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_plotting_cells_are_folded_and_hold_no_checks(path):
+    # The figure is one click away; every check and computation stays in a visible cell.
+    for i, cell in enumerate(cells_of(path)):
+        source = "".join(cell["source"])
+        if cell["cell_type"] != "code" or not DRAWS.search(source):
+            continue
+        tags = cell.get("metadata", {}).get("tags", [])
+        assert "hide-input" in tags, (
+            f"{path.name}: code cell {i} draws a figure but is not tagged hide-input"
+        )
+        check = CHECKS.search(source)
+        assert not check, (
+            f"{path.name}: code cell {i} draws a figure and checks something "
+            f"({check.group(0).strip()!r}): move the check to a visible cell before it"
+        )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_first_code_cell_sets_the_figure_style(path):
+    code = [c for c in cells_of(path) if c["cell_type"] == "code"]
+    first = "".join(code[0]["source"]) if code else ""
+    assert "show.figure_style()" in first, (
+        f"{path.name}: the first code cell does not call show.figure_style() "
+        "(from vitutor import show)"
+    )
+
+
+def bibliography_entries():
+    from pybtex.database import parse_file
+
+    return parse_file(str(ROOT / "book" / "references.bib")).entries
+
+
+def test_blog_posts_name_their_author_title_and_address():
+    for key, entry in bibliography_entries().items():
+        if entry.type.lower() not in ("misc", "online"):
+            continue
+        authors = [str(p) for p in entry.persons.get("author", [])]
+        assert authors, f"{key}: no author (or site) named"
+        assert not any("anonymous" in a.lower() for a in authors), (
+            f"{key}: 'Anonymous' is not an author; name the site instead"
+        )
+        assert entry.fields.get("title"), f"{key}: no title"
+        published = entry.fields.get("howpublished", "")
+        assert "url" in entry.fields or "no web address" in published, (
+            f"{key}: no url (or a note that the copy used gives no web address)"
+        )
+        year = entry.fields.get("year", "")
+        assert year not in published + entry.fields.get("note", ""), (
+            f"{key}: the year {year} is also in howpublished/note, so the "
+            "bibliography prints it twice"
+        )
+
+
+def test_bibliography_labels_read_author_year_like_the_citations():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    try:
+        from vitutor_html import AuthorYearStyle
+    finally:
+        sys.path.pop(0)
+    config = (ROOT / "_config.yml").read_text()
+    assert re.search(
+        r"^\s*bibtex_reference_style: author_year\b", config, re.M
+    )
+    assert re.search(r"^\s*bibtex_default_style: vitutor\b", config, re.M)
+    style = AuthorYearStyle()
+    entries = style.sort(bibliography_entries().values())
+    labels = list(style.format_labels(entries))
+    for label in labels:
+        assert re.fullmatch(r"\D+, (\d{4}|n\.d\.)[a-z]?", label), label
+    assert len(set(labels)) == len(labels)
+    by_key = {e.key: label for e, label in zip(entries, labels, strict=True)}
+    assert by_key["blei2017variational"] == "Blei et al., 2017"
+    assert by_key["kingma2014auto"] == "Kingma and Welling, 2014"
+    assert by_key["hardle1991smoothing"] == "Härdle, 1991"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_a_symlog_axis_states_where_it_turns_logarithmic(path):
     # matplotlib's symlog axis is linear on [-linthresh, linthresh], with linthresh = 2 by

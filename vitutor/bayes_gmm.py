@@ -237,7 +237,7 @@ class BayesGMMPrior:
 
 @dataclass(frozen=True)
 class BayesGMMPosterior:
-    """Parameters of ``q(pi) prod_k q(mu_k, Lambda_k)``, eqs. :eq:`bgmm-alpha`-(bgmm-W), chapter 4b.
+    """Parameters of ``q(pi) prod_k q(mu_k, Lambda_k)``: eqs. :eq:`bgmm-alpha`-:eq:`bgmm-W`, ch. 4b.
 
     Attributes
     ----------
@@ -686,7 +686,7 @@ def _m_step_from_stats(st, prior, reg_covar):
 
 
 def m_step(X, resp, prior, reg_covar=0.0, max_elements=MAX_ELEMENTS):
-    """Optimal ``q(pi) prod_k q(mu_k, Lambda_k)`` given ``q(Z)`` -- eqs. :eq:`bgmm-alpha`-(bgmm-W).
+    """Optimal ``q(pi) prod_k q(mu_k, Lambda_k)`` given ``q(Z)``: :eq:`bgmm-alpha`-:eq:`bgmm-W`.
 
     Bishop 10.58 and 10.60-10.63: ``alpha_k = alpha0 + N_k``, ``beta_k = beta0 + N_k``,
     ``m_k = (beta0 m0 + N_k xbar_k) / beta_k``, ``nu_k = nu0 + N_k`` and
