@@ -337,3 +337,12 @@ def test_a_symlog_axis_states_where_it_turns_logarithmic(path):
             assert "linthresh" in source, (
                 f"{path.name}, cell {cell['id']}: symlog without linthresh"
             )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_equation_reference_in_parentheses(path):
+    # {eq} renders the number in parentheses already: "({eq}`x`)" reads "((12))" on the page
+    found = re.findall(r"\(\s*\{eq\}`[^`]+`", markdown_of(path))
+    assert not found, (
+        f"{path.name}: equation references in parentheses: {found[:5]}"
+    )

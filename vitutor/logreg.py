@@ -441,7 +441,7 @@ def expected_log_lik(X, t, m, S, n_nodes=64, max_elements=MAX_ELEMENTS):
     at ``s_n = 5`` with 64 nodes and by ``1e-2`` at ``s_n = 100`` with 1000.  Fewer than 64
     nodes lose accuracy for ``s_n`` near 1.
 
-    The nodes come from :func:`scipy.special.roots_hermitenorm` (linear memory, stable for
+    The nodes come from ``scipy.special.roots_hermitenorm`` (linear memory, stable for
     any ``n_nodes``); the ``(N + 8) n_nodes + 128 N`` numbers allocated must not exceed
     ``max_elements``, else a ValueError naming ``n_nodes``.
     """

@@ -697,7 +697,7 @@ def desktop_problems(visit, docname, source) -> tuple[list[str], dict]:
         if not href.startswith(site):
             continue
         target, _, fragment = href.partition("#")
-        html = site_file(target[len(site) :])
+        html = site_file(target[len(site) :].split("?")[0])
         if html is None:
             problems.append(f"broken link {href} (no such file in the site)")
             continue
