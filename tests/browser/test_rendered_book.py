@@ -31,8 +31,9 @@ phone width (400 px) and checked again.  At 1280 px:
   bibliography's labels read author-year, as the citations do.
 
 At phone width (400 px), with every folded block (hidden inputs, solutions) opened: the page
-itself never scrolls sideways; every display equation, table and code block wider than the
-column is a scroll container carrying the scroll cue (the class ``vt-overflows`` from book/_ext,
+itself never scrolls sideways; no display equation is wider than the column (break it into
+aligned lines); every table and code block wider than the column is a scroll container
+carrying the scroll cue (the class ``vt-overflows`` from book/_ext,
 which fades its right edge); no element at all, inline formulas included, passes the right
 edge of the text column unless it sits in such a scrolling box; no printed output needs
 sideways scrolling (prose wraps); every figure's smallest text is at least PHONE_MIN_TEXT_PX
@@ -894,7 +895,13 @@ def phone_problems(visit, docname) -> tuple[list[str], dict]:
             f"(elements past the edge: {layout['widest']})"
         )
     for e in layout["wide"]:
-        if e["output"]:
+        if e["kind"] == "display":
+            # every display of chapters 1-10 fits a phone's column once broken into
+            # aligned lines; one that scrolls is one to break, not to scroll
+            problems.append(
+                f"display equation wider than the column (break it into lines): {e['label']}"
+            )
+        elif e["output"]:
             problems.append(
                 f"printed output needs sideways scrolling (prose must wrap): {e['label']}"
             )
