@@ -534,12 +534,18 @@ def fit(
     average_last = check_positive(average_last, "average_last")
     if average_last > 1:
         raise ValueError(f"average_last must be in (0, 1], got {average_last}")
+    if not isinstance(optimizer, str):
+        raise TypeError(
+            "optimizer must be 'adam' or 'sgd', got "
+            f"{type(optimizer).__name__} {optimizer!r}"
+        )
     if optimizer not in ("adam", "sgd"):
         raise ValueError(
             f"optimizer must be 'adam' or 'sgd', got {optimizer!r}"
         )
     kappa = check_nonnegative(kappa, "kappa")
     tau0 = check_positive(tau0, "tau0")
+    keep_trace = check_bool(keep_trace, "keep_trace")
     rng = check_seed(seed)
     M = m.size
     if keep_trace:
