@@ -21,10 +21,11 @@ gradient in ``(m, L)``:
   estimator without the score term of the entropy, whose variance vanishes where ``q`` equals
   the posterior.
 
-:func:`fit` maximises the ELBO with any of them and Adam steps on ``(m, log L_ii, L_i>j)``: for a
-mean-field ``q`` these are the ADVI coordinates ``(mu, omega = log sigma)`` of Kucukelbir et al.
-(2017); their full-rank ADVI instead takes every entry of ``L`` unconstrained (a diagonal of either
-sign, ``H[q]`` through ``log |L_ii|``), which describes the same Gaussians in other coordinates.
+:func:`fit` maximises the ELBO with any of them and Adam or plain stochastic-gradient steps, on a
+constant or Robbins--Monro schedule (chapter 9), in ``(m, log L_ii, L_i>j)``: for a mean-field
+``q`` these are the ADVI coordinates ``(mu, omega = log sigma)`` of Kucukelbir et al. (2017);
+their full-rank ADVI instead takes every entry of ``L`` unconstrained (a diagonal of either sign,
+``H[q]`` through ``log |L_ii|``), which describes the same Gaussians in other coordinates.
 """
 
 from __future__ import annotations
