@@ -584,3 +584,164 @@ def test_gaussian_entropy_matches_scipy():
         stats.multivariate_normal(M_TEST, cov).entropy(),
         rtol=1e-13,
     )
+
+
+# ------------------------------------------ step-size schedule, SGD and the trace
+
+
+B_LIN = np.array([0.5, -2.0])
+
+
+def linear_log_joint(W):
+    return W @ B_LIN
+
+
+def linear_grad(W):
+    # a constant gradient: every estimate of grad_m is exactly B_LIN, whatever the draws
+    return np.broadcast_to(B_LIN, W.shape).copy()
+
+
+def _rm_steps(step_size, kappa, tau0, n_steps):
+    # rho_k = step_size (1 + k / tau0)^-kappa, k = 0, 1, ..., one step at a time
+    return np.array(
+        [step_size / (1.0 + k / tau0) ** kappa for k in range(n_steps)]
+    )
+
+
+@pytest.mark.parametrize(
+    ("kappa", "tau0"), [(0.0, 1.0), (0.6, 1.0), (1.0, 5.0), (0.75, 0.5)]
+)
+def test_sgd_mean_iterates_follow_the_robbins_monro_schedule(kappa, tau0):
+    # with a constant gradient b, SGD moves m by rho_k b: m_k = m_0 + b sum_{j <= k} rho_j
+    fit = bbvi.fit(
+        linear_log_joint,
+        linear_grad,
+        M_TEST,
+        L_TEST,
+        n_steps=30,
+        step_size=0.01,
+        seed=0,
+        optimizer="sgd",
+        kappa=kappa,
+        tau0=tau0,
+        keep_trace=True,
+    )
+    cum = np.cumsum(_rm_steps(0.01, kappa, tau0, 30))
+    np.testing.assert_allclose(
+        fit.m_trace, M_TEST + cum[:, None] * B_LIN, rtol=1e-12, atol=1e-12
+    )
+
+
+def test_adam_mean_iterates_follow_the_schedule_in_the_sign_of_the_gradient():
+    # with a constant gradient Adam's bias-corrected moments are b and b^2, so each step moves m
+    # by rho_k sign(b) (up to Adam's 1e-8 in the denominator)
+    fit = bbvi.fit(
+        linear_log_joint,
+        linear_grad,
+        M_TEST,
+        L_TEST,
+        n_steps=25,
+        step_size=0.02,
+        seed=1,
+        kappa=0.7,
+        tau0=3.0,
+        keep_trace=True,
+    )
+    cum = np.cumsum(_rm_steps(0.02, 0.7, 3.0, 25))
+    np.testing.assert_allclose(
+        fit.m_trace, M_TEST + cum[:, None] * np.sign(B_LIN), atol=1e-7
+    )
+
+
+def test_trace_shapes_and_averaging_of_the_last_iterates():
+    kwargs = dict(
+        log_joint=gauss_log_joint,
+        grad_log_joint=gauss_grad,
+        m0=M_TEST,
+        L0=L_TEST,
+        n_steps=40,
+        n_samples=2,
+        step_size=0.05,
+        seed=3,
+    )
+    plain = bbvi.fit(**kwargs)
+    assert plain.m_trace is None and plain.L_trace is None
+    fit = bbvi.fit(**kwargs, keep_trace=True)
+    assert fit.m_trace.shape == (40, 2) and fit.L_trace.shape == (40, 2, 2)
+    # keep_trace changes no number: the same draws, the same returned q
+    np.testing.assert_array_equal(fit.m, plain.m)
+    np.testing.assert_array_equal(fit.elbo_trace, plain.elbo_trace)
+    assert np.all(np.triu(fit.L_trace, 1) == 0)
+    # the default averages the last half in (m, log L_ii, L_21)
+    last = slice(20, 40)
+    np.testing.assert_allclose(fit.m, fit.m_trace[last].mean(axis=0))
+    np.testing.assert_allclose(
+        np.log(np.diag(fit.L)),
+        np.log(np.diagonal(fit.L_trace[last], axis1=1, axis2=2)).mean(axis=0),
+    )
+    np.testing.assert_allclose(fit.L[1, 0], fit.L_trace[last, 1, 0].mean())
+    # averaging over one step returns the last iterate
+    one = bbvi.fit(**kwargs, keep_trace=True, average_last=1 / 40)
+    np.testing.assert_allclose(one.m, one.m_trace[-1], rtol=1e-14)
+    np.testing.assert_allclose(one.L, one.L_trace[-1], rtol=1e-14)
+
+
+def test_sgd_with_the_path_gradient_reaches_the_exact_optimum():
+    # the path gradient vanishes at q = p for every draw (Roeder et al. 2017), so constant-step
+    # SGD converges to the exact Gaussian target, to rounding
+    fit = bbvi.fit(
+        gauss_log_joint,
+        gauss_grad,
+        np.zeros(2),
+        np.eye(2),
+        n_steps=3000,
+        n_samples=1,
+        step_size=0.05,
+        seed=4,
+        estimator="path",
+        optimizer="sgd",
+        average_last=1 / 3000,
+    )
+    np.testing.assert_allclose(fit.m, MU, atol=1e-10)
+    np.testing.assert_allclose(fit.cov, SIGMA, atol=1e-10)
+
+
+def test_sgd_with_a_decaying_step_approaches_the_optimum_with_the_reparam_gradient():
+    # the reparameterisation gradient keeps its noise at the optimum; a Robbins-Monro schedule
+    # (kappa = 0.7) lets the iterates settle where a constant step leaves them scattered
+    kw = dict(
+        log_joint=gauss_log_joint,
+        grad_log_joint=gauss_grad,
+        m0=np.zeros(2),
+        L0=np.eye(2),
+        n_steps=4000,
+        n_samples=4,
+        step_size=0.1,
+        seed=5,
+        optimizer="sgd",
+        average_last=1 / 4000,
+    )
+    err_m, err_cov = {}, {}
+    for kappa in (0.0, 0.7):
+        fit = bbvi.fit(**kw, kappa=kappa, tau0=50.0)
+        err_m[kappa] = np.abs(fit.m - MU).max()
+        err_cov[kappa] = np.abs(fit.cov - SIGMA).max()
+    # the last step is 0.1 (81)^-0.7 = 0.0046: the spread of m shrinks like its square root
+    assert err_m[0.7] < 0.06 and err_m[0.7] < err_m[0.0] / 2
+    assert err_cov[0.7] < 0.15
+
+
+def test_schedule_optimizer_and_trace_arguments_are_checked():
+    args = (gauss_log_joint, gauss_grad, M_TEST, L_TEST, 5)
+    with pytest.raises(ValueError, match="optimizer must be 'adam' or 'sgd'"):
+        bbvi.fit(*args, optimizer="rmsprop")
+    with pytest.raises(TypeError, match="optimizer must be"):
+        bbvi.fit(*args, optimizer=None)
+    with pytest.raises(ValueError, match="kappa must be finite and >= 0"):
+        bbvi.fit(*args, kappa=-0.5)
+    with pytest.raises(ValueError, match="tau0 must be finite and > 0"):
+        bbvi.fit(*args, tau0=0.0)
+    with pytest.raises(TypeError, match="keep_trace must be True or False"):
+        bbvi.fit(*args, keep_trace="yes")
+    with pytest.raises(ValueError, match="with keep_trace"):
+        bbvi.fit(*args, keep_trace=True, max_elements=20)

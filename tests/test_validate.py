@@ -441,6 +441,7 @@ def fit(**kwargs):
         (lambda: bbvi.gaussian_entropy([["1.0"]]), TypeError, word("L")),
         # a non-boolean flag: any non-empty string is true
         (lambda: fit(mean_field="no"), TypeError, word("mean_field")),
+        (lambda: fit(keep_trace="no"), TypeError, word("keep_trace")),
         (
             lambda: bbvi.score_gradient(
                 gauss_log_joint,
@@ -493,6 +494,7 @@ def fit(**kwargs):
         "strings-L0",
         "strings-L",
         "mean_field",
+        "keep_trace",
         "control_variate",
         "warm_start",
         "local_step-pair",
@@ -1007,6 +1009,10 @@ def _calls():
                 "estimator": "reparam",
                 "control_variate": False,
                 "blanket_log_joint": None,
+                "optimizer": "sgd",
+                "kappa": 0.6,
+                "tau0": 2.0,
+                "keep_trace": True,
             },
         ),
     ]

@@ -21,10 +21,11 @@ gradient in ``(m, L)``:
   estimator without the score term of the entropy, whose variance vanishes where ``q`` equals
   the posterior.
 
-:func:`fit` maximises the ELBO with any of them and Adam steps on ``(m, log L_ii, L_i>j)``: for a
-mean-field ``q`` these are the ADVI coordinates ``(mu, omega = log sigma)`` of Kucukelbir et al.
-(2017); their full-rank ADVI instead takes every entry of ``L`` unconstrained (a diagonal of either
-sign, ``H[q]`` through ``log |L_ii|``), which describes the same Gaussians in other coordinates.
+:func:`fit` maximises the ELBO with any of them and Adam or plain stochastic-gradient steps, on a
+constant or Robbins--Monro schedule (chapter 9), in ``(m, log L_ii, L_i>j)``: for a mean-field
+``q`` these are the ADVI coordinates ``(mu, omega = log sigma)`` of Kucukelbir et al. (2017);
+their full-rank ADVI instead takes every entry of ``L`` unconstrained (a diagonal of either sign,
+``H[q]`` through ``log |L_ii|``), which describes the same Gaussians in other coordinates.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from ._validate import (
     check_elements,
     check_finite_array,
     check_int,
+    check_nonnegative,
     check_positive,
     check_returned,
     check_seed,
@@ -431,7 +433,8 @@ def _rao_blackwell_gradient(log_p_blanket, eps, L, control_variate):
 @dataclass(frozen=True)
 class BbviResult:
     """Output of :func:`fit`: the averaged ``q = N(m, L L^T)`` and the Monte Carlo ELBO of each
-    step.
+    step; with ``keep_trace=True`` also every iterate, ``m_trace[k]`` and ``L_trace[k]`` after
+    step ``k`` (otherwise ``None``).
     """
 
     m: np.ndarray
@@ -439,6 +442,8 @@ class BbviResult:
     elbo_trace: np.ndarray
     n_steps: int
     mean_field: bool
+    m_trace: np.ndarray | None = None
+    L_trace: np.ndarray | None = None
 
     @property
     def cov(self):
@@ -461,8 +466,12 @@ def fit(
     estimator="reparam",
     control_variate=False,
     blanket_log_joint=None,
+    optimizer="adam",
+    kappa=0.0,
+    tau0=1.0,
+    keep_trace=False,
 ):
-    """Maximise the ELBO over Gaussian ``q`` with Adam steps along a stochastic gradient.
+    """Maximise the ELBO over Gaussian ``q`` with Adam or plain stochastic-gradient steps.
 
     ``estimator`` chooses the gradient: ``"reparam"`` :eq:`bc-reparam` (the default),
     ``"path"`` :eq:`bc-path`, ``"score"`` :eq:`bc-score` with ``control_variate`` as in
@@ -473,10 +482,16 @@ def fit(
     The free parameters are ``m``, ``log L_ii`` and, unless ``mean_field``, the entries of ``L``
     below the diagonal; the gradient in ``log L_ii`` is ``L_ii grad_{L_ii}``.  For a mean-field
     ``q`` these are the ADVI coordinates ``(mu, omega = log sigma)`` of Kucukelbir et al. (2017);
-    full-rank ADVI instead leaves the whole of ``L`` unconstrained.  Adam (beta1 = 0.9,
-    beta2 = 0.999) takes steps of size ``step_size``; the returned ``q`` averages the parameters
-    over the last ``average_last`` fraction of the steps (Polyak--Ruppert averaging), which removes
-    most of the noise a constant step leaves.  The trace holds one number per step and each
+    full-rank ADVI instead leaves the whole of ``L`` unconstrained.
+
+    Step ``k = 0, 1, ...`` has size ``rho_k = step_size (1 + k / tau0)^-kappa`` (chapter 9,
+    eq. :eq:`dg-rm`): constant for ``kappa = 0`` (the default), a Robbins--Monro schedule
+    (``sum rho_k = inf``, ``sum rho_k^2 < inf``) for ``1/2 < kappa <= 1``.  ``optimizer="adam"``
+    (beta1 = 0.9, beta2 = 0.999) moves by ``rho_k`` times Adam's normalised direction,
+    ``optimizer="sgd"`` by ``rho_k`` times the gradient itself.  The returned ``q`` averages the
+    parameters over the last ``average_last`` fraction of the steps (Polyak--Ruppert averaging),
+    which removes most of the noise a constant step leaves; ``keep_trace=True`` also returns every
+    iterate.  The trace holds one number per step (``M + M^2`` more with ``keep_trace``) and each
     step allocates what its estimator does: ``n_steps`` and ``n_samples`` are capped by
     ``max_elements``.
 
@@ -520,8 +535,27 @@ def fit(
     average_last = check_positive(average_last, "average_last")
     if average_last > 1:
         raise ValueError(f"average_last must be in (0, 1], got {average_last}")
+    if not isinstance(optimizer, str):
+        raise TypeError(
+            "optimizer must be 'adam' or 'sgd', got "
+            f"{type(optimizer).__name__} {optimizer!r}"
+        )
+    if optimizer not in ("adam", "sgd"):
+        raise ValueError(
+            f"optimizer must be 'adam' or 'sgd', got {optimizer!r}"
+        )
+    kappa = check_nonnegative(kappa, "kappa")
+    tau0 = check_positive(tau0, "tau0")
+    keep_trace = check_bool(keep_trace, "keep_trace")
     rng = check_seed(seed)
     M = m.size
+    if keep_trace:
+        check_elements(
+            n_steps * (1 + M + M * M),
+            f"n_steps = {n_steps} with keep_trace",
+            max_elements,
+        )
+        m_trace, L_trace = np.empty((n_steps, M)), np.empty((n_steps, M, M))
     low = np.tril_indices(M, -1)
     theta = np.concatenate(
         [m, np.log(np.diag(L)), [] if mean_field else L[low]]
@@ -562,12 +596,27 @@ def fit(
                 [] if mean_field else grad_L[low],
             ]
         )
-        mom = 0.9 * mom + 0.1 * grad
-        vel = 0.999 * vel + 0.001 * grad**2
-        theta = theta + step_size * (mom / (1 - 0.9 ** (k + 1))) / (
-            np.sqrt(vel / (1 - 0.999 ** (k + 1))) + 1e-8
-        )
+        rho = step_size * (1.0 + k / tau0) ** -kappa  # eq. (dg-rm)
+        if optimizer == "adam":
+            mom = 0.9 * mom + 0.1 * grad
+            vel = 0.999 * vel + 0.001 * grad**2
+            theta = theta + rho * (mom / (1 - 0.9 ** (k + 1))) / (
+                np.sqrt(vel / (1 - 0.999 ** (k + 1))) + 1e-8
+            )
+        else:
+            theta = theta + rho * grad
+        if not np.all(np.isfinite(theta)):
+            raise ValueError(
+                f"the iterate left the finite numbers at step {k} "
+                "(step_size too large for this target?)"
+            )
+        if keep_trace:
+            m_trace[k], L_trace[k] = unpack(theta)
         if k >= start:
             total += theta
     m_avg, L_avg = unpack(total / (n_steps - start))
-    return BbviResult(m_avg, L_avg, trace, n_steps, bool(mean_field))
+    if not keep_trace:
+        return BbviResult(m_avg, L_avg, trace, n_steps, bool(mean_field))
+    return BbviResult(
+        m_avg, L_avg, trace, n_steps, bool(mean_field), m_trace, L_trace
+    )
