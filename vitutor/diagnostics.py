@@ -66,7 +66,7 @@ __all__ = [
     "MAX_ELEMENTS",
 ]
 
-#: Default cap on the array elements a call may allocate (see :mod:`vitutor._validate`).
+#: Default cap on the array elements a call may allocate (``2**28``, as everywhere in vitutor).
 MAX_ELEMENTS = _MAX_ELEMENTS
 
 
