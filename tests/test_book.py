@@ -346,3 +346,20 @@ def test_no_equation_reference_in_parentheses(path):
     assert not found, (
         f"{path.name}: equation references in parentheses: {found[:5]}"
     )
+
+
+def test_a_reference_to_a_heading_with_math_gives_its_own_text():
+    # {ref}`label` prints the heading's title as plain text: its $...$ reaches the reader as
+    # raw TeX ("How fast \hat k finds k"); such a reference needs {ref}`words <label>`
+    titles, refs = {}, []
+    for path in NOTEBOOKS:
+        md = markdown_of(path)
+        titles.update(re.findall(r"^\(([\w-]+)\)=\n#+ (.*)$", md, re.M))
+        refs += [
+            (path.name, label)
+            for label in re.findall(r"\{ref\}`([\w-]+)`", md)
+        ]
+    bad = [
+        (name, label) for name, label in refs if "$" in titles.get(label, "")
+    ]
+    assert not bad, f"references printing a title with math: {bad[:5]}"
