@@ -6,8 +6,9 @@ One module per model or idea, following the book: :mod:`vitutor.discrete` (chapt
 :mod:`vitutor.expfam` and :mod:`vitutor.svi` (chapter 6), :mod:`vitutor.linreg`,
 :mod:`vitutor.logreg` and :mod:`vitutor.bbvi` (chapter 8), :mod:`vitutor.diagnostics`
 (chapter 9), :mod:`vitutor.ep` and :mod:`vitutor.vmp` (chapter 10); :mod:`vitutor.lda` and
-:mod:`vitutor.text` (chapter 7) and :mod:`vitutor.scale` (the Dask appendix) are imported on
-request (``from vitutor import lda``), so that ``import vitutor`` loads neither numba nor Dask.
+:mod:`vitutor.text` (chapter 7), :mod:`vitutor.amortised` (chapter 11, JAX) and
+:mod:`vitutor.scale` (the Dask appendix) are imported on request (``from vitutor import lda``),
+so that ``import vitutor`` loads neither numba, JAX nor Dask.
 Nothing in the package prints; every random function takes a ``seed``.
 """
 
