@@ -16,9 +16,12 @@ The E-step never stores ``phi``.  With ``exp E[log theta_dk]`` (a ``D x K`` tabl
 ``exp E[log beta_kw]`` (``K x V``), the optimal ``phi_dwk`` is their product over the normaliser
 ``norm_dw = sum_k exp E[log theta_dk] exp E[log beta_kw]`` (eq. :eq:`lda-phi`), and both the
 ``gamma`` update and the sufficient statistics of ``lam`` are sparse products weighted by
-``n_dw / norm_dw`` (eqs. :eq:`lda-implicit-gamma`, :eq:`lda-implicit-sstats`).  The E-step runs
-on all documents of a block at once; a document whose ``gamma`` has converged leaves the active
-set.  Memory is ``O(nnz + K V + D K)``: blocks of documents bound the ``nnz x K`` work arrays.
+``n_dw / norm_dw`` (eqs. :eq:`lda-implicit-gamma`, :eq:`lda-implicit-sstats`).  The fits use a
+compiled E-step (numba) that iterates one document at a time to convergence on a ``K x N_d``
+copy of its columns of ``exp E[log beta]``, with ``psi`` by its series.  The reference E-step,
+in numpy, runs on all documents of a block at once (a document whose ``gamma`` has converged
+leaves the active set); the tests check the compiled one against it.  Memory is
+``O(nnz + K V + D K)``: blocks of documents bound the reference's ``nnz x K`` work arrays.
 """
 
 from __future__ import annotations
