@@ -449,6 +449,34 @@ def _exp_elog_rows(conc):  # pragma: no cover - compiled
     return out
 
 
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _exp_elog_rows_T(conc):  # pragma: no cover - compiled
+    """The transpose of :func:`_exp_elog_rows` (``V x K`` for ``lam``), written directly."""
+    K, V = conc.shape
+    out = np.empty((V, K))
+    row = np.empty(V)
+    tmp = np.empty(V)
+    for k in range(K):
+        _exp_elog_row(conc[k], row, tmp)
+        for w in range(V):
+            out[w, k] = row[w]
+    return out
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _online_update(
+    lam, exp_elog_beta_T, sstats_T, rho, eta, scale
+):  # pragma: no cover - compiled
+    """``lam <- (1 - rho) lam + rho (eta + scale sstats)`` in place, eq. lda-online-step, with
+    ``sstats[k, w] = exp_elog_beta_T[w, k] sstats_T[w, k]`` (eq. lda-implicit-sstats)."""
+    K, V = lam.shape
+    for k in range(K):
+        for w in range(V):
+            lam[k, w] = (1.0 - rho) * lam[k, w] + rho * (
+                eta + scale * (exp_elog_beta_T[w, k] * sstats_T[w, k])
+            )
+
+
 @numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
 def _ratios(buf, et, cnt, nrm, n, K):  # pragma: no cover - compiled
     """``nrm[j] = cnt[j] / norm_j``, ``norm_j = sum_k et[k] buf[k, j]`` (eq. lda-norm), four
@@ -1047,15 +1075,31 @@ def online_vb(
 
     if eval_every is not None:
         evaluate(0)
+    V = X.shape[1]
+    lengths = np.diff(X.indptr)
+    lam = np.ascontiguousarray(lam, dtype=np.float64)
     for t in range(1, n_steps + 1):
         idx = next(batches)
         if not warm_start:
             gamma[idx] = rng.gamma(100.0, 0.01, size=(idx.size, K))
-        gamma[idx], sstats, _ = _e_step(
-            X[idx], lam, alpha, gamma[idx], e_tol, e_max
+        # the E-step on the minibatch's rows of X, in place (compiled, as _e_step), then
+        # lam <- (1 - rho) lam + rho (eta + (D / |B|) sstats) in one compiled pass
+        rows = idx[lengths[idx] > 0]
+        gamma[idx[lengths[idx] == 0]] = alpha
+        exp_elog_beta_T = _exp_elog_rows_T(lam)
+        sstats_T = np.zeros((V, K))
+        gamma[rows], _ = _e_step_compiled(
+            X,
+            rows,
+            exp_elog_beta_T,
+            alpha,
+            gamma[rows],
+            e_tol,
+            e_max,
+            sstats_T,
         )
-        lam = (1.0 - rho[t - 1]) * lam + rho[t - 1] * (
-            eta + (D / idx.size) * sstats
+        _online_update(
+            lam, exp_elog_beta_T, sstats_T, rho[t - 1], eta, D / idx.size
         )
         if eval_every is not None and t % eval_every == 0:
             evaluate(t)
