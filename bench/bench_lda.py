@@ -306,6 +306,11 @@ def _online(report, X, lam0):
             p_sk,
             f"perplexity bound after {passes} passes, sklearn: {p_sk:.3f}",
         )
+        s.check(
+            f"|perplexity / scikit-learn's - 1| after {passes} passes",
+            abs(p_ours / p_sk - 1),
+            limit=0.05,
+        )
         s.note(
             "online minibatches differ (vitutor samples them, scikit-learn walks the corpus in "
             "order), so the perplexities agree only statistically; tests/test_lda.py compares "
