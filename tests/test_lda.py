@@ -924,6 +924,29 @@ def test_expected_log_is_the_dirichlet_mean_of_log_theta_at_generic_values():
     np.testing.assert_allclose(lda.expected_log(conc), ref, rtol=1e-15)
 
 
+def test_compiled_digamma_is_scipys_to_rounding_from_1e_minus_8_to_1e12():
+    """The E-step's psi (recurrence to x + 6, then 12 terms of the asymptotic series) against
+    scipy.special.digamma, relative to max(1, |psi|) (absolute near psi's root at 1.46)."""
+    x = np.concatenate(
+        [np.geomspace(1e-8, 1e12, 20001), np.linspace(0.01, 30.0, 20001)]
+    )
+    ours = np.array([lda._psi(v) for v in x])
+    ref = digamma(x)
+    assert np.max(np.abs(ours - ref) / np.maximum(1.0, np.abs(ref))) < 4e-15
+
+
+def test_compiled_topic_table_is_the_exp_of_expected_log():
+    """exp(E[log beta]) by the compiled psi: its log is expected_log's to rounding (relative to
+    max(1, |E log|)); where that is below -708 the exp is subnormal or zero on both routes."""
+    conc = np.random.default_rng(5).gamma(0.5, 4.0, size=(7, 300)) + 1e-3
+    table, ref = lda._exp_elog_rows(conc), lda.expected_log(conc)
+    normal = ref > -708.0
+    assert 0 < normal.sum() < ref.size  # both kinds occur
+    err = np.abs(np.log(table[normal]) - ref[normal])
+    assert np.max(err / np.maximum(1.0, np.abs(ref[normal]))) < 4e-15
+    np.testing.assert_allclose(table[~normal], 0.0, rtol=0, atol=1e-307)
+
+
 def test_allocations_sized_by_arguments_are_capped():
     with pytest.raises(ValueError, match="doc_length=1000000000"):
         lda.simulate_corpus(

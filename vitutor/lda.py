@@ -16,9 +16,12 @@ The E-step never stores ``phi``.  With ``exp E[log theta_dk]`` (a ``D x K`` tabl
 ``exp E[log beta_kw]`` (``K x V``), the optimal ``phi_dwk`` is their product over the normaliser
 ``norm_dw = sum_k exp E[log theta_dk] exp E[log beta_kw]`` (eq. :eq:`lda-phi`), and both the
 ``gamma`` update and the sufficient statistics of ``lam`` are sparse products weighted by
-``n_dw / norm_dw`` (eqs. :eq:`lda-implicit-gamma`, :eq:`lda-implicit-sstats`).  The E-step runs
-on all documents of a block at once; a document whose ``gamma`` has converged leaves the active
-set.  Memory is ``O(nnz + K V + D K)``: blocks of documents bound the ``nnz x K`` work arrays.
+``n_dw / norm_dw`` (eqs. :eq:`lda-implicit-gamma`, :eq:`lda-implicit-sstats`).  The fits use a
+compiled E-step (numba) that iterates one document at a time to convergence on a ``K x N_d``
+copy of its columns of ``exp E[log beta]``, with ``psi`` by its series.  The reference E-step,
+in numpy, runs on all documents of a block at once (a document whose ``gamma`` has converged
+leaves the active set); the tests check the compiled one against it.  Memory is
+``O(nnz + K V + D K)``: blocks of documents bound the reference's ``nnz x K`` work arrays.
 """
 
 from __future__ import annotations
@@ -369,112 +372,257 @@ def _e_step_block(
     return out_gamma, out_iter
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
-def _gamma_sweep(
-    indptr, indices, data, eb_T, docs, et, alpha, g_out
-):  # pragma: no cover - compiled
-    """One (phi, gamma) update of the documents ``docs``: the compiled twin of the numpy sweep.
+# psi(x + 6) by its asymptotic series: -1/(2y) - sum_n B_2n / (2n y^2n), n = 1..12 (Bernoulli
+# numbers B_2n); at y >= 6 the first omitted term is below 1e-15
+_PSI_SERIES = (
+    1.0 / 12,
+    -1.0 / 120,
+    1.0 / 252,
+    -1.0 / 240,
+    1.0 / 132,
+    -691.0 / 32760,
+    1.0 / 12,
+    -3617.0 / 8160,
+    43867.0 / 14364,
+    -174611.0 / 6600,
+    77683.0 / 276,
+    -236364091.0 / 65520,
+)
 
-    For document ``d = docs[i]``: ``norm_w = sum_k et[i, k] eb_T[w, k]`` at each of its words,
-    then ``g_out[i, k] = alpha + et[i, k] sum_w (n_dw / norm_w) eb_T[w, k]`` (eq.
-    lda-implicit-gamma).
+
+@numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _psi_parts(x):  # pragma: no cover - compiled
+    """``(y, t)`` with ``psi(x) = log(y) + t``, for ``x > 0``: the compiled digamma.
+
+    ``psi(x) = psi(x + 6) - sum_{i<6} 1 / (x + i)`` (the recurrence ``psi(x + 1) = psi(x) +
+    1 / x``, its sum accumulated as one fraction), and ``psi(y)``, ``y = x + 6``, by the
+    asymptotic series of ``_PSI_SERIES``; within ``2e-15`` of ``scipy.special.digamma`` relative
+    to ``max(1, |psi|)``.
     """
-    K = et.shape[1]
+    y = x
+    num = 0.0
+    den = 1.0
+    for _ in range(6):
+        num = num * y + den
+        den = den * y
+        y = y + 1.0
+    r = 1.0 / y
+    r2 = r * r
+    c = _PSI_SERIES
+    s = c[11]
+    for i in range(10, -1, -1):
+        s = c[i] + r2 * s
+    return y, -0.5 * r - r2 * s - num / den
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _psi(x):  # pragma: no cover - compiled
+    """``scipy.special.digamma`` for ``x > 0``, compiled (see :func:`_psi_parts`)."""
+    y, t = _psi_parts(x)
+    return np.log(y) + t
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _exp_elog_row(g, et, tmp):  # pragma: no cover - compiled
+    """``et[k] = exp(psi(g_k) - psi(sum_j g_j))``, eq. lda-elog, for one row; ``tmp`` is work."""
+    K = g.size
+    total = 0.0
+    for k in range(K):
+        total += g[k]
+    y, t = _psi_parts(total)
+    psi_total = np.log(y) + t
+    for k in range(K):
+        y, t = _psi_parts(g[k])
+        et[k] = y  # exp(psi(g_k)) = y exp(t)
+        tmp[k] = t - psi_total
+    for k in range(K):
+        et[k] *= np.exp(tmp[k])
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _exp_elog_rows(conc):  # pragma: no cover - compiled
+    """``exp(E[log theta])`` of every row of ``conc`` (eq. lda-elog), compiled."""
+    out = np.empty_like(conc)
+    tmp = np.empty(conc.shape[1])
+    for i in range(conc.shape[0]):
+        _exp_elog_row(conc[i], out[i], tmp)
+    return out
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _exp_elog_rows_T(conc):  # pragma: no cover - compiled
+    """The transpose of :func:`_exp_elog_rows` (``V x K`` for ``lam``), written directly."""
+    K, V = conc.shape
+    out = np.empty((V, K))
+    row = np.empty(V)
+    tmp = np.empty(V)
+    for k in range(K):
+        _exp_elog_row(conc[k], row, tmp)
+        for w in range(V):
+            out[w, k] = row[w]
+    return out
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _online_update(
+    lam, exp_elog_beta_T, sstats_T, rho, eta, scale
+):  # pragma: no cover - compiled
+    """``lam <- (1 - rho) lam + rho (eta + scale sstats)`` in place, eq. lda-online-step, with
+    ``sstats[k, w] = exp_elog_beta_T[w, k] sstats_T[w, k]`` (eq. lda-implicit-sstats)."""
+    K, V = lam.shape
+    for k in range(K):
+        for w in range(V):
+            lam[k, w] = (1.0 - rho) * lam[k, w] + rho * (
+                eta + scale * (exp_elog_beta_T[w, k] * sstats_T[w, k])
+            )
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _ratios(buf, et, cnt, nrm, n, K):  # pragma: no cover - compiled
+    """``nrm[j] = cnt[j] / norm_j``, ``norm_j = sum_k et[k] buf[k, j]`` (eq. lda-norm), four
+    topics per pass over the document's ``n`` nonzeros."""
+    for j in range(n):
+        nrm[j] = 2.2250738585072014e-308  # the normaliser's floor, _TINY
+    k = 0
+    while k + 4 <= K:
+        e0, e1, e2, e3 = et[k], et[k + 1], et[k + 2], et[k + 3]
+        b0, b1, b2, b3 = buf[k], buf[k + 1], buf[k + 2], buf[k + 3]
+        for j in range(n):
+            nrm[j] += (e0 * b0[j] + e1 * b1[j]) + (e2 * b2[j] + e3 * b3[j])
+        k += 4
+    while k < K:
+        e0 = et[k]
+        b0 = buf[k]
+        for j in range(n):
+            nrm[j] += e0 * b0[j]
+        k += 1
+    for j in range(n):
+        nrm[j] = cnt[j] / nrm[j]
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _e_step_docs(
+    indptr,
+    indices,
+    data,
+    eb_T,
+    docs,
+    gamma,
+    alpha,
+    tol,
+    max_iter,
+    sstats_T,
+    n_iter,
+):  # pragma: no cover - compiled
+    """The E-step of the documents ``docs`` (all non-empty), one document at a time, compiled.
+
+    For ``d = docs[i]``, ``gamma[i]`` (updated in place) goes through the iteration of
+    :func:`_e_step_block`, ``g_k <- alpha + et_k sum_w (n_dw / norm_dw) eb_T[w, k]`` (eq.
+    lda-implicit-gamma) then ``et = exp E[log theta_d]`` (eq. lda-elog), until the mean absolute
+    change of ``g`` is below ``tol`` or ``max_iter`` iterations (``n_iter[i]``); then
+    ``sstats_T[w, k] += (n_dw / norm_dw) et_k`` (eq. lda-implicit-sstats) unless ``sstats_T``
+    has no rows.  The document's columns of ``eb_T`` are copied once into a ``K x N_d`` buffer
+    that every iteration reads contiguously; nothing is allocated per document.
+    """
+    K = gamma.shape[1]
+    longest = 0
+    for i in range(docs.size):
+        d = docs[i]
+        longest = max(longest, indptr[d + 1] - indptr[d])
+    buf = np.empty((K, longest))
+    cnt = np.empty(longest)
+    nrm = np.empty(longest)
+    et = np.empty(K)
     acc = np.empty(K)
-    e = np.empty(K)
+    tmp = np.empty(K)
     for i in range(docs.size):
         d = docs[i]
-        for k in range(K):
-            acc[k] = 0.0
-            e[k] = et[i, k]
-        for j in range(indptr[d], indptr[d + 1]):
-            row = eb_T[indices[j]]
-            norm = 0.0
+        lo = indptr[d]
+        n = indptr[d + 1] - lo
+        for j in range(n):
+            w = indices[lo + j]
+            cnt[j] = data[lo + j]
             for k in range(K):
-                norm += e[k] * row[k]
-            r = data[j] / (norm + 2.2250738585072014e-308)
+                buf[k, j] = eb_T[w, k]
+        g = gamma[i]
+        _exp_elog_row(g, et, tmp)
+        it = 0
+        while True:
+            it += 1
+            _ratios(buf, et, cnt, nrm, n, K)
+            k = 0
+            while (
+                k + 4 <= K
+            ):  # acc[k] = sum_j nrm[j] buf[k, j], four topics per pass
+                b0, b1, b2, b3 = buf[k], buf[k + 1], buf[k + 2], buf[k + 3]
+                s0 = s1 = s2 = s3 = 0.0
+                for j in range(n):
+                    r = nrm[j]
+                    s0 += r * b0[j]
+                    s1 += r * b1[j]
+                    s2 += r * b2[j]
+                    s3 += r * b3[j]
+                acc[k], acc[k + 1], acc[k + 2], acc[k + 3] = s0, s1, s2, s3
+                k += 4
+            while k < K:
+                b0 = buf[k]
+                s0 = 0.0
+                for j in range(n):
+                    s0 += nrm[j] * b0[j]
+                acc[k] = s0
+                k += 1
+            change = 0.0
             for k in range(K):
-                acc[k] += r * row[k]
-        for k in range(K):
-            g_out[i, k] = alpha + e[k] * acc[k]
-
-
-@numba.njit(cache=True, nogil=True, fastmath=True)
-def _add_sstats(
-    indptr, indices, data, eb_T, docs, et, sstats_T
-):  # pragma: no cover - compiled
-    """``sstats_T[w, k] += (n_dw / norm_dw) et[i, k]`` for ``d = docs[i]`` (eq.
-    lda-implicit-sstats).
-    """
-    K = et.shape[1]
-    for i in range(docs.size):
-        d = docs[i]
-        for j in range(indptr[d], indptr[d + 1]):
-            w = indices[j]
-            norm = 0.0
-            for k in range(K):
-                norm += et[i, k] * eb_T[w, k]
-            r = data[j] / (norm + 2.2250738585072014e-308)
-            for k in range(K):
-                sstats_T[w, k] += r * et[i, k]
+                g_new = alpha + et[k] * acc[k]
+                change += abs(g_new - g[k])
+                g[k] = g_new
+            _exp_elog_row(g, et, tmp)
+            if change / K < tol or it == max_iter:
+                break
+        n_iter[i] = it
+        if sstats_T.shape[0] > 0:
+            _ratios(buf, et, cnt, nrm, n, K)
+            for j in range(n):
+                r = nrm[j]
+                row = sstats_T[indices[lo + j]]
+                for k in range(K):
+                    row[k] += r * et[k]
 
 
 def _e_step_compiled(
     X, docs, exp_elog_beta_T, alpha, gamma_docs, tol, max_iter, sstats_T
 ):
-    """The same iteration as :func:`_e_step_block`, its sparse sweeps compiled (numba).
+    """The same iteration as :func:`_e_step_block`, compiled (numba): :func:`_e_step_docs`.
 
-    Vectorised across the active documents like the numpy version (``digamma`` and the stopping
-    rule on an ``active x K`` array per sweep); the nonzeros are read in place from ``X``, so it
-    needs no ``nnz x K`` work array and no copies when documents leave the active set.
+    Each document is iterated to convergence in turn, with ``psi`` by its series
+    (:func:`_psi_parts`), so no Python runs per sweep and no ``nnz x K`` array is formed.
     """
-    indptr, indices, data = X.indptr, X.indices, X.data
-    g = gamma_docs.copy()
-    et = np.exp(_expected_log(g))
-    out_gamma = np.empty_like(g)
-    out_iter = np.empty(len(docs), dtype=np.int64)
-    active = np.arange(len(docs))
-    g_new = np.empty_like(g)
-    for it in range(1, max_iter + 1):
-        _gamma_sweep(
-            indptr,
-            indices,
-            data,
-            exp_elog_beta_T,
-            docs[active],
-            et,
-            alpha,
-            g_new,
-        )
-        et = np.exp(_expected_log(g_new))
-        done = np.mean(np.abs(g_new - g), axis=1) < tol
-        if it == max_iter:
-            done[:] = True
-        g, g_new = g_new, g
-        if done.any():
-            out_gamma[active[done]] = g[done]
-            out_iter[active[done]] = it
-            if sstats_T is not None:
-                _add_sstats(
-                    indptr,
-                    indices,
-                    data,
-                    exp_elog_beta_T,
-                    docs[active[done]],
-                    et[done],
-                    sstats_T,
-                )
-            if done.all():
-                break
-            keep = ~done
-            active, g, et = active[keep], g[keep], et[keep]
-            g_new = np.empty_like(g)
-    return out_gamma, out_iter
+    g = np.array(gamma_docs, dtype=np.float64, order="C", copy=True)
+    n_iter = np.empty(len(docs), dtype=np.int64)
+    K = g.shape[1]
+    _e_step_docs(
+        X.indptr,
+        X.indices,
+        X.data,
+        exp_elog_beta_T,
+        np.ascontiguousarray(docs, dtype=np.int64),
+        g,
+        float(alpha),
+        float(tol),
+        int(max_iter),
+        np.zeros((0, K)) if sstats_T is None else sstats_T,
+        n_iter,
+    )
+    return g, n_iter
 
 
 def _e_step(X, lam, alpha, gamma0, tol, max_iter, sstats=True, compiled=True):
     D, V = X.shape
-    exp_elog_beta = np.exp(_expected_log(lam))
+    exp_elog_beta = (
+        _exp_elog_rows(np.ascontiguousarray(lam, dtype=np.float64))
+        if compiled
+        else np.exp(_expected_log(lam))
+    )
     exp_elog_beta_T = np.ascontiguousarray(exp_elog_beta.T)
     gamma = np.array(gamma0, dtype=np.float64, copy=True)
     n_iter = np.zeros(D, dtype=np.int64)
@@ -927,15 +1075,31 @@ def online_vb(
 
     if eval_every is not None:
         evaluate(0)
+    V = X.shape[1]
+    lengths = np.diff(X.indptr)
+    lam = np.ascontiguousarray(lam, dtype=np.float64)
     for t in range(1, n_steps + 1):
         idx = next(batches)
         if not warm_start:
             gamma[idx] = rng.gamma(100.0, 0.01, size=(idx.size, K))
-        gamma[idx], sstats, _ = _e_step(
-            X[idx], lam, alpha, gamma[idx], e_tol, e_max
+        # the E-step on the minibatch's rows of X, in place (compiled, as _e_step), then
+        # lam <- (1 - rho) lam + rho (eta + (D / |B|) sstats) in one compiled pass
+        rows = idx[lengths[idx] > 0]
+        gamma[idx[lengths[idx] == 0]] = alpha
+        exp_elog_beta_T = _exp_elog_rows_T(lam)
+        sstats_T = np.zeros((V, K))
+        gamma[rows], _ = _e_step_compiled(
+            X,
+            rows,
+            exp_elog_beta_T,
+            alpha,
+            gamma[rows],
+            e_tol,
+            e_max,
+            sstats_T,
         )
-        lam = (1.0 - rho[t - 1]) * lam + rho[t - 1] * (
-            eta + (D / idx.size) * sstats
+        _online_update(
+            lam, exp_elog_beta_T, sstats_T, rho[t - 1], eta, D / idx.size
         )
         if eval_every is not None and t % eval_every == 0:
             evaluate(t)
